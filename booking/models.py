@@ -1,0 +1,1 @@
+"""Appointment types, bookings, the pre-treatment checklist and imaging review."""

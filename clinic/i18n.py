@@ -1,0 +1,81 @@
+"""Languages: which language a translated value really comes from, and per-language URLs."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.urls import translate_url
+from django.utils import translation
+from modeltranslation.settings import FALLBACK_LANGUAGES
+from modeltranslation.utils import build_localized_fieldname, resolution_order
+
+
+def fallback_order(language: str) -> tuple[str, ...]:
+    """The language itself first, then the languages modeltranslation falls back to."""
+    return resolution_order(language, FALLBACK_LANGUAGES)
+
+
+def field_language(obj, field: str, language: str | None = None) -> str:
+    """The language whose text is shown for `obj.field` in `language`.
+
+    With fallbacks, a Norwegian page may show Danish text; the template marks it
+    with its own `lang` attribute so screen readers pronounce it right.
+    """
+    language = language or translation.get_language()
+    for code in fallback_order(language):
+        if getattr(obj, build_localized_fieldname(field, code), None) not in (None, ""):
+            return code
+    return language
+
+
+def translated_slug(obj, language: str) -> str:
+    """The object's slug in `language`, or in the language it falls back to."""
+    for code in fallback_order(language):
+        if slug := getattr(obj, build_localized_fieldname("slug", code), ""):
+            return slug
+    return ""
+
+
+def get_by_translated_slug(queryset: QuerySet, slug: str, language: str | None = None):
+    """Find the object whose slug in `language` (or its fallback) is `slug`.
+
+    Returns None when nothing matches. A page without a Norwegian slug is found at
+    its Danish slug under /nb/, just as its text falls back to Danish.
+    """
+    language = language or translation.get_language()
+    order = fallback_order(language)
+    condition = Q()
+    empty_so_far = Q()
+    for code in order:
+        field = build_localized_fieldname("slug", code)
+        condition |= empty_so_far & Q(**{field: slug})
+        empty_so_far &= Q(**{field: ""}) | Q(**{f"{field}__isnull": True})
+    return queryset.filter(condition).first()
+
+
+@dataclass(frozen=True)
+class Alternate:
+    code: str
+    name: str
+    url: str
+
+
+def alternates_for_object(obj) -> dict[str, str]:
+    """The URL of an object's page in every language (each with its own slug)."""
+    urls = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            urls[code] = obj.get_absolute_url()
+    return urls
+
+
+def language_alternates(request, urls: dict[str, str] | None = None) -> list[Alternate]:
+    """One link per language to the same page; views with translated slugs pass `urls`."""
+    path = request.get_full_path() if request else "/"
+    result = []
+    for code, _name in settings.LANGUAGES:
+        url = urls[code] if urls and code in urls else translate_url(path, code)
+        result.append(
+            Alternate(code=code, name=translation.get_language_info(code)["name_local"], url=url)
+        )
+    return result

@@ -1,0 +1,18 @@
+"""`manage.py load_demo`: the demo clinic's content, and demo staff logins in DEBUG."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from clinic.demo import ensure_demo_accounts, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the made-up demo clinic (idempotent). With DEBUG on, also demo staff logins."
+
+    def handle(self, *args, **options):
+        clinic = load_demo()
+        self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
+        if settings.DEMO_ACCOUNTS:
+            self.stdout.write("Demo staff logins for http://127.0.0.1:8000/admin/ :")
+            for username, password in ensure_demo_accounts():
+                self.stdout.write(f"  {username:<10} {password}")

@@ -1,0 +1,30 @@
+"""Settings for the test suite: the production settings, made fast and local."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret-" + "x" * 40)
+
+from .base import *  # noqa: E402
+
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+# The live test server speaks plain HTTP.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "test-media"
+PRIVATE_STORAGE_ROOT = VAR_DIR / "test-private"
+if not REDIS_URL:
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / "test-cache")
+else:
+    CACHES["default"]["KEY_PREFIX"] = "test"
+DEMO_ACCOUNTS = False

@@ -1,0 +1,31 @@
+"""Root URLs. Public pages carry a language prefix; admin and machine files do not."""
+
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import path
+
+from clinic import views
+from clinic.sitemaps import sitemaps
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+]
+
+urlpatterns += i18n_patterns(
+    path("", views.home, name="home"),
+    # Catch-all for the simple pages; keep it last.
+    path("<slug:slug>/", views.page_detail, name="page"),
+    prefix_default_language=True,
+)
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler403 = "clinic.views.permission_denied"
+handler404 = "clinic.views.page_not_found"
+handler500 = "clinic.views.server_error"

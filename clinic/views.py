@@ -1,0 +1,64 @@
+"""Public pages of the clinic app, and the friendly error pages."""
+
+from django.http import Http404
+from django.shortcuts import render
+from django.template import loader
+from django.http import HttpResponse, HttpResponseServerError
+from django.views.decorators.http import require_GET
+
+from clinic.i18n import alternates_for_object, get_by_translated_slug
+from clinic.models import ClinicDetails, Page, Practitioner
+
+
+@require_GET
+def home(request):
+    practitioners = Practitioner.objects.active()
+    return render(request, "clinic/home.html", {"practitioners": practitioners})
+
+
+@require_GET
+def page_detail(request, slug):
+    page = get_by_translated_slug(Page.objects.published(), slug)
+    if page is None:
+        raise Http404
+    return render(
+        request,
+        "clinic/page.html",
+        {"page": page, "alternate_urls": alternates_for_object(page)},
+    )
+
+
+@require_GET
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403.html", {"csrf_failure": True}, status=403)
+
+
+def server_error(request):
+    """Render the 500 page without anything that may itself be failing.
+
+    The database may be the reason for the error, so the clinic's details are
+    read defensively and the template uses no context processors.
+    """
+    try:
+        clinic = ClinicDetails.load()
+    except Exception:  # noqa: BLE001 - any failure here must not hide the error page
+        clinic = None
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"clinic": clinic}))

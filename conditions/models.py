@@ -1,0 +1,1 @@
+"""Conditions, treatments, FAQs and their sources: the public medical content."""

@@ -1,0 +1,1 @@
+"""Patients' testimonials, submitted with consent and moderated by staff."""
