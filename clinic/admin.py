@@ -64,13 +64,11 @@ class PractitionerForm(forms.ModelForm):
 
     class Meta:
         model = Practitioner
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - every translated field, like the admin's own form
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["languages"].choices = [
-            (code, name) for code, name in settings.LANGUAGES
-        ]
+        self.fields["languages"].choices = [(code, name) for code, name in settings.LANGUAGES]
 
 
 @admin.register(Practitioner)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Max
 from django.urls import reverse
@@ -101,9 +101,7 @@ class ClinicDetails(models.Model):
 class TrustMark(models.Model):
     """A registration or approval that tells patients the clinic can be trusted."""
 
-    clinic = models.ForeignKey(
-        ClinicDetails, on_delete=models.CASCADE, related_name="trust_marks"
-    )
+    clinic = models.ForeignKey(ClinicDetails, on_delete=models.CASCADE, related_name="trust_marks")
     title = models.CharField(
         _("title"),
         max_length=150,
@@ -251,7 +249,9 @@ class Page(models.Model):
         _("address"),
         max_length=80,
         allow_unicode=False,
-        help_text=_("The last part of the page's web address, e.g. 'contact'. Lowercase, no spaces."),
+        help_text=_(
+            "The last part of the page's web address, e.g. 'contact'. Lowercase, no spaces."
+        ),
     )
     meta_description = models.CharField(
         _("search description"),

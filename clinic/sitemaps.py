@@ -21,9 +21,10 @@ class HomeSitemap(Sitemap):
 
 
 class PageSitemap(Sitemap):
+    # No x-default: a page's address differs per language, so "/<slug>/" without a
+    # language would not lead anywhere for every visitor.
     i18n = True
     alternates = True
-    x_default = True
     changefreq = "monthly"
 
     def items(self):

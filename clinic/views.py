@@ -1,9 +1,8 @@
 """Public pages of the clinic app, and the friendly error pages."""
 
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
-from django.http import HttpResponse, HttpResponseServerError
 from django.views.decorators.http import require_GET
 
 from clinic.i18n import alternates_for_object, get_by_translated_slug

@@ -1,4 +1,4 @@
-"""`manage.py sync_staff_groups`: bring the staff groups' permissions in line (also run after migrate)."""
+"""`manage.py sync_staff_groups`: set the staff groups' permissions (also run after migrate)."""
 
 from django.core.management.base import BaseCommand
 

@@ -41,7 +41,7 @@ def translations_of(catalog) -> dict:
     """(context, msgid) -> translation(s), for comparing a .po with its .mo."""
     result = {}
     for entry in catalog:
-        if entry.obsolete or entry.fuzzy or not entry.msgid:
+        if getattr(entry, "obsolete", False) or getattr(entry, "fuzzy", False) or not entry.msgid:
             continue
         if entry.msgid_plural:
             value = tuple(v for _k, v in sorted(entry.msgstr_plural.items()))
@@ -63,11 +63,12 @@ def problems_in(language: str, catalog) -> list[str]:
         texts = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
         if not all(texts):
             problems.append(f"{label} is not translated")
-        elif language != SOURCE_LANGUAGE and entry.msgid not in SAME_IN_EVERY_LANGUAGE:
-            if entry.msgstr == entry.msgid or (
-                entry.msgid_plural and texts[0] == entry.msgid
-            ):
-                problems.append(f"{label} only repeats the English text")
+        elif (
+            language != SOURCE_LANGUAGE
+            and entry.msgid not in SAME_IN_EVERY_LANGUAGE
+            and (entry.msgstr == entry.msgid or (entry.msgid_plural and texts[0] == entry.msgid))
+        ):
+            problems.append(f"{label} only repeats the English text")
     return problems
 
 
@@ -89,8 +90,10 @@ def missing_source_strings(language: str) -> list[str]:
             )
         fresh = {(e.msgctxt, e.msgid) for e in polib.pofile(str(target / "django.po"))}
     known = {(e.msgctxt, e.msgid) for e in polib.pofile(str(po_path(language))) if not e.obsolete}
-    return [f"{language}: {msgid!r} is in the code but not in the .po file"
-            for _ctx, msgid in sorted(fresh - known, key=str)]
+    return [
+        f"{language}: {msgid!r} is in the code but not in the .po file"
+        for _ctx, msgid in sorted(fresh - known, key=str)
+    ]
 
 
 class Command(BaseCommand):
@@ -118,8 +121,9 @@ class Command(BaseCommand):
                 problems += problems_in(language, catalog)
                 problems += missing_source_strings(language)
                 if not up_to_date:
-                    problems.append(f"{language}: {mo.name} is out of date; run "
-                                    "`manage.py translations`")
+                    problems.append(
+                        f"{language}: {mo.name} is out of date; run `manage.py translations`"
+                    )
             elif not up_to_date:
                 catalog.save_as_mofile(str(mo))
                 self.stdout.write(f"Compiled {mo}")

@@ -1,0 +1,90 @@
+"""Settings come from the environment; production refuses to start unsafe."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PRINT_SETTINGS = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "db = settings.DATABASES['default'];"
+    "print(json.dumps({'engine': db['ENGINE'], 'options': db.get('OPTIONS', {}),"
+    " 'cache': settings.CACHES['default']['BACKEND'], 'debug': settings.DEBUG}))"
+)
+
+
+def run_python(code: str, **env_overrides) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="clinic.settings.base", **env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_without_secret_key_stops_with_one_line():
+    result = run_python(PRINT_SETTINGS, DEBUG="0")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("SECRET_KEY is not set")
+
+
+def test_default_database_is_sqlite_in_wal_mode_with_immediate_transactions(tmp_path):
+    result = run_python(PRINT_SETTINGS, DEBUG="1", VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    assert facts["engine"] == "django.db.backends.sqlite3"
+    assert facts["options"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in facts["options"]["init_command"]
+    assert facts["cache"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert (tmp_path / "secret_key").exists(), "a development key is kept under var/"
+
+
+def test_database_and_cache_urls_are_read_from_the_environment(tmp_path):
+    result = run_python(
+        PRINT_SETTINGS,
+        SECRET_KEY="k" * 60,
+        DATABASE_URL="postgres://user@db.example:5432/clinic",
+        REDIS_URL="redis://cache.example:6379/1",
+        VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    assert facts["engine"] == "django.db.backends.postgresql"
+    assert facts["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert facts["debug"] is False
+
+
+def test_sqlite_database_really_runs_in_wal_mode(tmp_path):
+    code = (
+        "import django; django.setup(); from django.db import connection;"
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
+    result = run_python(code, DEBUG="1", VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wal"
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+            "DJANGO_SETTINGS_MODULE": "clinic.settings.base",
+            "DEBUG": "0",
+            "SECRET_KEY": "a-long-random-production-key-" + "Zq8x" * 12,
+            "ALLOWED_HOSTS": "clinic.example",
+            "VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
