@@ -217,7 +217,7 @@ class Practitioner(models.Model):
         names = []
         for code in self.languages:
             try:
-                names.append(get_language_info(code)["name_local"])
+                names.append(str(get_language_info(code)["name_translated"]))
             except KeyError:
                 names.append(code)
         return names
