@@ -72,9 +72,17 @@ def alternates_for_object(obj) -> dict[str, str]:
 def language_alternates(request, urls: dict[str, str] | None = None) -> list[Alternate]:
     """One link per language to the same page; views with translated slugs pass `urls`."""
     path = request.get_full_path() if request else "/"
+    current = translation.get_language()
     result = []
     for code, _name in settings.LANGUAGES:
-        url = urls[code] if urls and code in urls else translate_url(path, code)
+        if urls and code in urls:
+            url = urls[code]
+        else:
+            url = translate_url(path, code)
+            if url == path and code != current and path.startswith(f"/{current}/"):
+                # A path that does not resolve (a 404 page): swap the prefix, so the
+                # visitor at least reads the error page in the language chosen.
+                url = f"/{code}/" + path[len(current) + 2 :]
         result.append(
             Alternate(code=code, name=translation.get_language_info(code)["name_local"], url=url)
         )

@@ -59,3 +59,8 @@ def test_a_page_without_a_norwegian_slug_is_found_at_its_danish_slug(client, dem
     Page.objects.filter(kind="about").update(slug_nb="")
     response = client.get("/nb/om-klinikken/")
     assert response.status_code == 200
+
+
+def test_the_404_page_offers_the_same_address_in_other_languages(client, demo):
+    html = client.get("/da/findes-ikke/").content.decode()
+    assert 'href="/en/findes-ikke/"' in html
