@@ -21,6 +21,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Static files come from the app folders in tests; no collectstatic run is needed.
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT = None
 MEDIA_ROOT = VAR_DIR / "test-media"
 PRIVATE_STORAGE_ROOT = VAR_DIR / "test-private"
 if not REDIS_URL:
