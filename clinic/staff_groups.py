@@ -90,7 +90,9 @@ def sync_staff_groups() -> dict[str, int]:
 def sync_after_migrate(sender, using="default", verbosity=1, **kwargs):
     # post_migrate fires once per app; only act on the last one, once every app's
     # permissions exist (create_permissions is itself idempotent).
-    if sender.label != list(apps.get_app_configs())[-1].label:
+    # (Django sends post_migrate only for apps that have a models module.)
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if sender.label != with_models[-1].label:
         return
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using)
