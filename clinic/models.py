@@ -93,7 +93,7 @@ class ClinicDetails(models.Model):
 
     def save(self, *args, **kwargs):
         # There is only ever one clinic: the first record is the one that is edited.
-        if not self.pk and (existing := ClinicDetails.objects.order_by("pk").first()):
+        if not self.pk and (existing := ClinicDetails.load()):
             self.pk = existing.pk
         super().save(*args, **kwargs)
 
