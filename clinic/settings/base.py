@@ -47,14 +47,20 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", False)
 
 
+MISSING_SECRET_KEY_MESSAGE = (
+    "SECRET_KEY is not set: set the SECRET_KEY environment variable to a long random "
+    "string (or DEBUG=1 for local development)."
+)
+
+
 def _secret_key() -> str:
     if key := env("SECRET_KEY"):
         return key
     if not DEBUG:
-        raise SystemExit(
-            "SECRET_KEY is not set: set the SECRET_KEY environment variable to a long random "
-            "string (or DEBUG=1 for local development)."
-        )
+        # Left empty: offline commands (makemigrations, translations) still work, the
+        # web server refuses to start (clinic/wsgi.py), and anything else that needs
+        # the key fails with Django's own "SECRET_KEY must not be empty".
+        return ""
     # Development only: make a key once and keep it, so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
