@@ -5,7 +5,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
-from django.urls import path
+from django.urls import include, path
 
 from clinic import views
 from clinic.sitemaps import sitemaps
@@ -18,6 +18,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", views.home, name="home"),
+    path("", include("conditions.urls")),
     # Catch-all for the simple pages; keep it last.
     path("<slug:slug>/", views.page_detail, name="page"),
     prefix_default_language=True,

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_prose_editor",
+    "sorl.thumbnail",
+    "adminsortable2",
     "django_tasks",
     "django_tasks_db",
     "axes",
