@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline
 
 from clinic.models import ClinicDetails, ConsentText, Page, Practitioner, TrustMark
+from clinic.translation_status import ErrorSummaryMixin, TranslationStatusMixin
 
 
 class TrustMarkInline(TranslationStackedInline):
@@ -17,7 +18,7 @@ class TrustMarkInline(TranslationStackedInline):
 
 
 @admin.register(ClinicDetails)
-class ClinicDetailsAdmin(TabbedTranslationAdmin):
+class ClinicDetailsAdmin(ErrorSummaryMixin, TabbedTranslationAdmin):
     """One record: the list page goes straight to it."""
 
     inlines = [TrustMarkInline]
@@ -72,7 +73,7 @@ class PractitionerForm(forms.ModelForm):
 
 
 @admin.register(Practitioner)
-class PractitionerAdmin(TabbedTranslationAdmin):
+class PractitionerAdmin(ErrorSummaryMixin, TranslationStatusMixin, TabbedTranslationAdmin):
     form = PractitionerForm
     list_display = ["name", "title", "treating_since", "active", "order"]
     list_editable = ["active", "order"]
@@ -81,7 +82,7 @@ class PractitionerAdmin(TabbedTranslationAdmin):
 
 
 @admin.register(Page)
-class PageAdmin(TabbedTranslationAdmin):
+class PageAdmin(ErrorSummaryMixin, TranslationStatusMixin, TabbedTranslationAdmin):
     list_display = ["title", "kind", "published", "in_navigation", "order", "updated_at"]
     list_filter = ["kind", "published"]
     list_editable = ["published", "in_navigation", "order"]
@@ -90,7 +91,7 @@ class PageAdmin(TabbedTranslationAdmin):
 
 
 @admin.register(ConsentText)
-class ConsentTextAdmin(TabbedTranslationAdmin):
+class ConsentTextAdmin(ErrorSummaryMixin, TranslationStatusMixin, TabbedTranslationAdmin):
     list_display = ["__str__", "kind", "version", "created_at", "first_shown_at"]
     list_filter = ["kind"]
     readonly_fields = ["version", "created_at", "first_shown_at"]

@@ -16,6 +16,10 @@ class ClinicConfig(AppConfig):
         # staff groups are brought in line after migrate, not in a migration.
         post_migrate.connect(sync_after_migrate, dispatch_uid="clinic.sync_staff_groups")
 
+        from clinic.page_cache import connect_invalidation
+
+        connect_invalidation()
+
 
 class ClinicAdminConfig(admin_apps.AdminConfig):
     default = False

@@ -2,8 +2,19 @@
 
 from django.db.models import Q
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 
 from clinic.models import ClinicDetails, Page
+
+
+def current_clinic(request) -> ClinicDetails | None:
+    """The clinic's record, read once per request however often it is used."""
+    if not hasattr(request, "_clinic"):
+        request._clinic = ClinicDetails.load()
+    return request._clinic
+
+
+OG_LOCALES = {"da": "da_DK", "en": "en_GB", "nb": "nb_NO", "sv": "sv_SE", "de": "de_DE"}
 
 
 def site(request):
@@ -14,7 +25,9 @@ def site(request):
         )
     )
     return {
-        "clinic": SimpleLazyObject(ClinicDetails.load),
+        "clinic": SimpleLazyObject(lambda: current_clinic(request)),
+        "canonical_url": request.build_absolute_uri(request.path),
+        "og_locale": OG_LOCALES.get(get_language(), "da_DK"),
         "nav_pages": SimpleLazyObject(lambda: [p for p in linked_pages if p.in_navigation]),
         "special_pages": SimpleLazyObject(
             lambda: {p.kind: p for p in linked_pages if p.kind != Page.Kind.OTHER}

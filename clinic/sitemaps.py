@@ -20,6 +20,24 @@ class HomeSitemap(Sitemap):
         return reverse(item)
 
 
+class ListSitemap(Sitemap):
+    """The index pages of conditions and treatments, and the questions page."""
+
+    i18n = True
+    alternates = True
+    changefreq = "weekly"
+
+    def items(self):
+        return [
+            "conditions:condition_index",
+            "conditions:treatment_index",
+            "conditions:faq",
+        ]
+
+    def location(self, item):
+        return reverse(item)
+
+
 class PageSitemap(Sitemap):
     # No x-default: a page's address differs per language, so "/<slug>/" without a
     # language would not lead anywhere for every visitor.
@@ -34,4 +52,43 @@ class PageSitemap(Sitemap):
         return page.updated_at
 
 
-sitemaps = {"home": HomeSitemap, "pages": PageSitemap}
+class ContentSitemap(Sitemap):
+    """Published conditions or treatments; drafts never appear here."""
+
+    i18n = True
+    alternates = True
+    changefreq = "monthly"
+    model = None
+
+    def items(self):
+        return self.model.objects.published()
+
+    def lastmod(self, obj):
+        return obj.updated_at
+
+
+class ConditionSitemap(ContentSitemap):
+    priority = 0.9
+
+    @property
+    def model(self):
+        from conditions.models import Condition
+
+        return Condition
+
+
+class TreatmentSitemap(ContentSitemap):
+    @property
+    def model(self):
+        from conditions.models import Treatment
+
+        return Treatment
+
+
+sitemaps = {
+    "home": HomeSitemap,
+    "lists": ListSitemap,
+    "pages": PageSitemap,
+    "conditions": ConditionSitemap,
+    "treatments": TreatmentSitemap,
+}

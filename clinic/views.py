@@ -5,17 +5,38 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_GET
 
+from clinic import seo
+from clinic.context_processors import current_clinic
 from clinic.i18n import alternates_for_object, get_by_translated_slug
 from clinic.models import ClinicDetails, Page, Practitioner
+from clinic.page_cache import cache_public_page
 
 
 @require_GET
+@cache_public_page
 def home(request):
-    practitioners = Practitioner.objects.active()
-    return render(request, "clinic/home.html", {"practitioners": practitioners})
+    from conditions.models import Condition
+
+    practitioners = list(Practitioner.objects.active())
+    clinic = current_clinic(request)
+    base_url = f"{request.scheme}://{request.get_host()}"
+    jsonld = None
+    if clinic:
+        jsonld = [seo.medical_clinic(clinic, base_url)]
+        jsonld += [seo.physician(p, base_url) for p in practitioners]
+    return render(
+        request,
+        "clinic/home.html",
+        {
+            "practitioners": practitioners,
+            "conditions": Condition.objects.published(),
+            "jsonld": jsonld,
+        },
+    )
 
 
 @require_GET
+@cache_public_page
 def page_detail(request, slug):
     page = get_by_translated_slug(Page.objects.published(), slug)
     if page is None:

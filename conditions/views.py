@@ -1,23 +1,126 @@
 """Public pages for conditions, treatments and questions."""
 
+from itertools import groupby
+
+from django.db.models import Prefetch
 from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from clinic.context_processors import current_clinic
+from clinic.i18n import alternates_for_object, get_by_translated_slug
+from clinic.page_cache import cache_public_page
+from conditions import seo
+from conditions.models import FAQ, Condition, KeyFigure, Treatment, TreatmentRecommendation
+from conditions.page import build_condition_page
 
 
+def wants_preview(request, model) -> bool:
+    """Staff who may edit the content can see drafts with ?preview=1."""
+    return bool(request.GET.get("preview")) and request.user.has_perm(
+        f"{model._meta.app_label}.change_{model._meta.model_name}"
+    )
+
+
+def get_page_object(request, queryset, slug):
+    preview = wants_preview(request, queryset.model)
+    obj = get_by_translated_slug(queryset if preview else queryset.published(), slug)
+    if obj is None:
+        raise Http404
+    return obj, preview
+
+
+def base_url(request) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+@require_GET
+@cache_public_page
 def condition_index(request):
-    raise Http404
+    conditions = Condition.objects.published()
+    return render(request, "conditions/condition_index.html", {"conditions": conditions})
 
 
+@require_GET
+@cache_public_page
 def condition_detail(request, slug):
-    raise Http404
+    published_faqs = FAQ.objects.published().prefetch_related("sources")
+    queryset = Condition.objects.select_related("reviewed_by").prefetch_related(
+        "sections",
+        Prefetch(
+            "recommendations",
+            queryset=TreatmentRecommendation.objects.select_related("treatment"),
+        ),
+        Prefetch("figures", queryset=KeyFigure.objects.select_related("source")),
+        "symptoms",
+        "risk_factors",
+        "diagnosis_steps",
+        Prefetch("faqs", queryset=published_faqs),
+    )
+    condition, preview = get_page_object(request, queryset, slug)
+    page = build_condition_page(condition, include_drafts=preview)
+    url = request.build_absolute_uri(request.path)
+    jsonld = seo.condition_page(condition, page, base_url(request), url, current_clinic(request))
+    return render(
+        request,
+        "conditions/condition_detail.html",
+        {
+            "condition": condition,
+            "page": page,
+            "preview": preview,
+            "alternate_urls": alternates_for_object(condition),
+            "jsonld": jsonld,
+            "og_type": "article",
+        },
+    )
 
 
+@require_GET
+@cache_public_page
 def treatment_index(request):
-    raise Http404
+    treatments = Treatment.objects.published()
+    return render(request, "conditions/treatment_index.html", {"treatments": treatments})
 
 
+@require_GET
+@cache_public_page
 def treatment_detail(request, slug):
-    raise Http404
+    queryset = Treatment.objects.select_related("reviewed_by").prefetch_related(
+        Prefetch("faqs", queryset=FAQ.objects.published().prefetch_related("sources")),
+        Prefetch("conditions", queryset=Condition.objects.published().distinct()),
+    )
+    treatment, preview = get_page_object(request, queryset, slug)
+    faqs = list(treatment.faqs.all())
+    url = request.build_absolute_uri(request.path)
+    jsonld = seo.treatment_page(treatment, base_url(request), url, faqs, current_clinic(request))
+    return render(
+        request,
+        "conditions/treatment_detail.html",
+        {
+            "treatment": treatment,
+            "faqs": faqs,
+            "conditions": treatment.conditions.all(),
+            "preview": preview,
+            "alternate_urls": alternates_for_object(treatment),
+            "jsonld": jsonld,
+            "og_type": "article",
+        },
+    )
 
 
+@require_GET
+@cache_public_page
 def faq_index(request):
-    raise Http404
+    faqs = list(
+        FAQ.objects.published()
+        .select_related("topic")
+        .prefetch_related("sources")
+        .order_by("topic__order", "topic_id", "order", "pk")
+    )
+    topics = [(topic, list(items)) for topic, items in groupby(faqs, key=lambda faq: faq.topic)]
+    url = request.build_absolute_uri(request.path)
+    return render(
+        request,
+        "conditions/faq_index.html",
+        {"topics": topics, "jsonld": [seo.faq_page(faqs, url)] if faqs else None},
+    )

@@ -1,7 +1,10 @@
 """Template helpers for languages and the site's layout."""
 
+import json
+
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from clinic.i18n import field_language, language_alternates
@@ -21,6 +24,48 @@ def lang_of(obj, field: str):
     if code == get_language():
         return ""
     return format_html(' lang="{}"', code)
+
+
+_JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+@register.filter
+def jsonld(nodes) -> str:
+    """schema.org nodes as one JSON-LD graph, safe inside a <script> element."""
+    from clinic.seo import graph
+
+    data = graph(*nodes) if isinstance(nodes, list | tuple) else nodes
+    return mark_safe(json.dumps(data, ensure_ascii=False).translate(_JSON_ESCAPES))  # noqa: S308
+
+
+@register.simple_tag
+def responsive_image(
+    image, alt: str, sizes: str = "(min-width: 800px) 720px, 100vw", eager: bool = False
+):
+    """<picture> with WebP and JPEG renditions at several widths, made by sorl-thumbnail."""
+    from sorl.thumbnail import get_thumbnail
+
+    widths = sorted({min(w, image.width) for w in (480, 960, 1440)})
+
+    def renditions(fmt):
+        return [get_thumbnail(image, f"{w}", format=fmt, quality=82) for w in widths]
+
+    webp, jpeg = renditions("WEBP"), renditions("JPEG")
+    largest = jpeg[-1]
+    return format_html(
+        '<picture><source type="image/webp" srcset="{}" sizes="{}">'
+        '<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}" loading="{}"'
+        ' decoding="async" class="img-fluid"></picture>',
+        ", ".join(f"{r.url} {r.width}w" for r in webp),
+        sizes,
+        largest.url,
+        ", ".join(f"{r.url} {r.width}w" for r in jpeg),
+        sizes,
+        largest.width,
+        largest.height,
+        alt,
+        "eager" if eager else "lazy",
+    )
 
 
 @register.simple_tag(takes_context=True)

@@ -1,0 +1,145 @@
+"""How a condition's page is put together: the order of its parts, the table of
+contents and the numbering of sources. Works on prefetched objects, no queries."""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from conditions.models import ConditionSection, TreatmentRecommendation
+
+Kind = ConditionSection.Kind
+
+# The order of the page, as on the reference page; "treatments" is the block of
+# recommendations by phase, placed after "what it is".
+PAGE_ORDER = [
+    Kind.ABOUT,
+    "treatments",
+    Kind.PREVALENCE,
+    Kind.CAUSES,
+    Kind.CHRONIC,
+    Kind.DIAGNOSIS,
+    Kind.SYMPTOMS,
+    Kind.PROGNOSIS,
+    Kind.SELF_HELP,
+    Kind.OTHER,
+]
+
+# Headings for a structured list that has no section of its own kind.
+DEFAULT_HEADINGS = {
+    Kind.PREVALENCE: _("How common is it?"),
+    Kind.CAUSES: _("Causes and risk factors"),
+    Kind.DIAGNOSIS: _("How is it diagnosed?"),
+    Kind.SYMPTOMS: _("Symptoms"),
+}
+
+
+@dataclass
+class Block:
+    """One part of the page: a section (or a default heading) with its structured list."""
+
+    kind: str
+    anchor: str
+    heading: str
+    section: ConditionSection | None = None
+    figures: list = field(default_factory=list)
+    risk_factors: list = field(default_factory=list)
+    diagnosis_steps: list = field(default_factory=list)
+    symptoms: list = field(default_factory=list)
+
+
+@dataclass
+class Phase:
+    code: str
+    heading: str
+    text: str
+    recommendations: list
+
+
+@dataclass
+class ConditionPage:
+    blocks: list[Block]
+    phases: list[Phase]
+    faqs: list
+    sources: list  # numbered in order of first mention
+    symptoms: list
+    risk_factors: list
+    treatments: list  # published treatments recommended in any phase, once each
+    toc: list[tuple[str, str]]
+
+
+def build_condition_page(condition, *, include_drafts: bool = False) -> ConditionPage:
+    sections = list(condition.sections.all())
+    figures = list(condition.figures.all())
+    symptoms = list(condition.symptoms.all())
+    risk_factors = list(condition.risk_factors.all())
+    steps = list(condition.diagnosis_steps.all())
+    faqs = list(condition.faqs.all())
+    recommendations = [
+        r for r in condition.recommendations.all() if include_drafts or r.treatment.is_public
+    ]
+
+    lists = {
+        Kind.PREVALENCE: {"figures": figures},
+        Kind.CAUSES: {"risk_factors": risk_factors},
+        Kind.DIAGNOSIS: {"diagnosis_steps": steps},
+        Kind.SYMPTOMS: {"symptoms": symptoms},
+    }
+    phases = [
+        Phase(
+            code=phase,
+            heading=str(label),
+            text=condition.chronic_phase_text if phase == "chronic" else condition.new_phase_text,
+            recommendations=[r for r in recommendations if r.phase == phase],
+        )
+        for phase, label in TreatmentRecommendation.Phase.choices
+    ]
+    phases = [p for p in phases if p.recommendations or p.text]
+
+    blocks: list[Block] = []
+    for kind in PAGE_ORDER:
+        if kind == "treatments":
+            if phases:
+                blocks.append(Block(kind, "treatments", str(_("Treatment"))))
+            continue
+        of_kind = [s for s in sections if s.kind == kind]
+        attached = lists.get(kind, {})
+        if not of_kind and any(attached.values()):
+            blocks.append(Block(kind, f"part-{kind}", str(DEFAULT_HEADINGS[kind]), **attached))
+        for index, section in enumerate(of_kind):
+            # The structured list goes with the first section of its kind.
+            extra = attached if index == 0 else {}
+            blocks.append(Block(kind, section.anchor, section.heading, section, **extra))
+
+    sources, numbers = [], {}
+    mentions = [f.source for f in figures if f.source] + [
+        s for faq in faqs for s in faq.sources.all()
+    ]
+    for source in mentions:
+        if source.pk not in numbers:
+            sources.append(source)
+            numbers[source.pk] = len(sources)
+        source.number = numbers[source.pk]  # for the "[1]" next to each mention
+
+    treatments, seen = [], set()
+    for recommendation in recommendations:
+        if recommendation.treatment_id not in seen:
+            seen.add(recommendation.treatment_id)
+            treatments.append(recommendation.treatment)
+
+    toc = [(block.anchor, block.heading) for block in blocks]
+    if condition.conclusion:
+        toc.append(("summary", str(_("Summary"))))
+    if faqs:
+        toc.append(("questions", str(_("Questions and answers"))))
+    if sources:
+        toc.append(("sources", str(_("Sources"))))
+    return ConditionPage(
+        blocks=blocks,
+        phases=phases,
+        faqs=faqs,
+        sources=sources,
+        symptoms=symptoms,
+        risk_factors=risk_factors,
+        treatments=treatments,
+        toc=toc,
+    )

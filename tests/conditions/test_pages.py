@@ -1,0 +1,253 @@
+"""The public content pages: conditions, treatments and questions."""
+
+import io
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone, translation
+from PIL import Image
+
+from conditions.models import ConditionSection, Publishable, TreatmentRecommendation
+from tests.conditions.factories import (
+    ConditionFactory,
+    FAQFactory,
+    FAQTopicFactory,
+    KeyFigureFactory,
+    RecommendationFactory,
+    SectionFactory,
+    SourceFactory,
+    TreatmentFactory,
+)
+from tests.factories import PractitionerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def jsonld_nodes(html: str) -> list[dict]:
+    scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    nodes = []
+    for script in scripts:
+        data = json.loads(script)
+        assert data["@context"] == "https://schema.org"
+        nodes += data["@graph"]
+    return nodes
+
+
+def main_part(response) -> str:
+    html = response.content.decode()
+    return html[html.index("<main") :]
+
+
+def of_type(nodes, type_name):
+    return [node for node in nodes if node["@type"] == type_name]
+
+
+@pytest.fixture
+def neck(demo):
+    doctor = PractitionerFactory(name="Dr. Lise Test")
+    condition = ConditionFactory(
+        name_da="Nakkesmerter",
+        name_en="Neck pain",
+        slug_da="nakkesmerter",
+        slug_en="neck-pain",
+        reviewed_on=date(2026, 10, 1),
+        reviewed_by=doctor,
+        conclusion_da="<p>Opsummeret.</p>",
+        conclusion_en="<p>In short.</p>",
+    )
+    SectionFactory(condition=condition, kind="prognosis", heading_da="Forløb", heading_en="Course")
+    SectionFactory(condition=condition, kind="about", heading_da="Hvad er det?",
+                   heading_en="What is it?")
+    gold = TreatmentFactory(name_da="Guldimplantation", name_en="Gold implantation")
+    RecommendationFactory(condition=condition, treatment=gold, phase="chronic")
+    massage = TreatmentFactory(name_da="Massage", name_en="Massage")
+    RecommendationFactory(condition=condition, treatment=massage,
+                          phase="new", note_da="kortvarig effekt")
+    report = SourceFactory(title_da="Sygdomsbyrden i Danmark")
+    KeyFigureFactory(condition=condition, value_da="13 %", source=None)
+    KeyFigureFactory(condition=condition, value_da="1,7 mio.", label_da="har rygsmerter",
+                     source=report, order=2)
+    FAQFactory(question_da="Hjælper varme?", conditions=[condition], sources=[report])
+    condition.symptoms.create(text_da="Stivhed", text_en="Stiffness")
+    condition.risk_factors.create(text_da="Stress", text_en="Stress")
+    return condition
+
+
+def test_a_condition_page_follows_the_reference_structure(client, neck):
+    response = client.get("/en/conditions/neck-pain/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    order = [">Go to section</h2>", ">What is it?</h2>", ">Treatment</h2>",
+             ">How common is it?</h2>", ">Symptoms</h2>", ">Course</h2>", ">Summary</h2>",
+             "<summary>Question ", 'id="sources-heading"']
+    positions = [html.index(text) for text in order]
+    assert positions == sorted(positions)
+    assert "Medically reviewed on Oct. 1, 2026 by Dr. Lise Test" in html
+
+
+def test_the_review_date_is_shown_in_the_pages_language(client, neck):
+    with translation.override("da"):
+        expected = translation.gettext("Medically reviewed on %(date)s by %(doctor)s") % {
+            "date": "1. oktober 2026",
+            "doctor": "Dr. Lise Test",
+        }
+    assert expected in client.get("/da/lidelser/nakkesmerter/").content.decode()
+
+
+def test_treatments_are_shown_by_phase_with_their_notes(client, neck):
+    html = main_part(client.get("/en/conditions/neck-pain/"))
+    chronic = html.index(str(TreatmentRecommendation.Phase.CHRONIC.label))
+    new = html.index(str(TreatmentRecommendation.Phase.NEW.label))
+    assert new < html.index("Massage") < chronic < html.index("Gold implantation")
+    assert "(kortvarig effekt)" in html and 'lang="da"' in html
+
+
+def test_figures_carry_numbered_source_references_and_figures_without_a_source_none(
+    client, neck
+):
+    html = client.get("/da/lidelser/nakkesmerter/").content.decode()
+    assert html.count('class="source-ref"') == 1
+    assert re.search(r'1,7 mio\..*?\[1\]', html, re.S)
+    assert re.search(r'<li id="source-\d+"><cite>Sygdomsbyrden i Danmark</cite>', html)
+
+
+def test_faqs_are_an_accordion_that_works_without_javascript(client, neck):
+    html = client.get("/da/lidelser/nakkesmerter/").content.decode()
+    assert re.search(r'<details class="faq">\s*<summary>Hjælper varme\?</summary>', html)
+
+
+def test_the_language_switcher_moves_between_the_two_slugs(client, neck):
+    html = client.get("/da/lidelser/nakkesmerter/").content.decode()
+    assert 'href="/en/conditions/neck-pain/"' in html
+    html = client.get("/en/conditions/neck-pain/").content.decode()
+    assert 'href="/da/lidelser/nakkesmerter/"' in html
+    assert 'hreflang="x-default"' in html
+
+
+def test_unknown_and_draft_conditions_get_the_friendly_404(client, neck):
+    assert client.get("/da/lidelser/findes-ikke/").status_code == 404
+    neck.status = Publishable.Status.DRAFT
+    neck.save()
+    assert client.get("/da/lidelser/nakkesmerter/").status_code == 404
+    assert "nakkesmerter" not in client.get("/da/lidelser/").content.decode()
+    assert "nakkesmerter" not in client.get("/sitemap.xml").content.decode()
+
+
+def test_a_future_publish_date_keeps_the_page_hidden(client, neck):
+    neck.published_at = timezone.now() + timedelta(days=1)
+    neck.save()
+    assert client.get("/da/lidelser/nakkesmerter/").status_code == 404
+
+
+def test_editors_preview_a_draft_on_the_real_page(client, neck):
+    neck.status = Publishable.Status.DRAFT
+    neck.save()
+    client.force_login(UserFactory(groups=["Editors"]))
+    response = client.get("/da/lidelser/nakkesmerter/?preview=1")
+    assert response.status_code == 200
+    assert 'class="preview-banner"' in response.content.decode()
+    client.force_login(UserFactory(groups=["Reception"]))
+    assert client.get("/da/lidelser/nakkesmerter/?preview=1").status_code == 404
+
+
+def test_condition_page_json_ld_has_the_medical_types(client, neck):
+    nodes = jsonld_nodes(client.get("/en/conditions/neck-pain/").content.decode())
+    (page,) = of_type(nodes, "MedicalWebPage")
+    assert page["lastReviewed"] == "2026-10-01"
+    assert page["reviewedBy"]["@type"] == "IndividualPhysician"
+    condition = page["about"]
+    assert condition["@type"] == "MedicalCondition" and condition["name"] == "Neck pain"
+    assert condition["signOrSymptom"] == [{"@type": "MedicalSignOrSymptom", "name": "Stiffness"}]
+    assert condition["riskFactor"][0]["@type"] == "MedicalRiskFactor"
+    assert {t["@type"] for t in condition["possibleTreatment"]} == {"MedicalTherapy"}
+    (faq,) = of_type(nodes, "FAQPage")
+    assert faq["mainEntity"][0]["acceptedAnswer"]["@type"] == "Answer"
+    (clinic,) = of_type(nodes, "MedicalClinic")
+    assert clinic["telephone"] == "+45 12 34 56 78"
+    assert not any("aggregateRating" in json.dumps(node) for node in nodes)
+
+
+def test_treatment_page_and_faq_page(client, neck):
+    html = client.get("/en/treatments/").content.decode()
+    assert "Gold implantation" in html
+    gold = neck.treatments.get(name_en="Gold implantation")
+    response = client.get(gold.get_absolute_url().replace("/da/", "/en/"))
+    nodes = jsonld_nodes(response.content.decode())
+    assert of_type(nodes, "MedicalWebPage")[0]["about"]["@type"] == "MedicalTherapy"
+    topic = FAQTopicFactory(name_da="Behandling")
+    FAQFactory(question_da="Gør det ondt?", topic=topic, conditions=[neck])
+    with translation.override("da"):
+        faq_url = reverse("conditions:faq")
+    html = client.get(faq_url).content.decode()
+    assert html.index(">Behandling</h2>") < html.index("<summary>Gør det ondt?</summary>")
+    assert of_type(jsonld_nodes(html), "FAQPage")
+
+
+def test_home_page_json_ld_names_the_clinic_and_its_doctor(client, demo):
+    nodes = jsonld_nodes(client.get("/da/").content.decode())
+    assert of_type(nodes, "MedicalClinic")[0]["name"] == "Egebæk Smerteklinik"
+    assert of_type(nodes, "IndividualPhysician")[0]["name"] == "Mette Egelund Brask"
+
+
+def test_a_section_image_gets_responsive_webp_and_jpeg_renditions(client, neck, settings):
+    buffer = io.BytesIO()
+    Image.new("RGB", (1600, 900), "teal").save(buffer, "JPEG")
+    section = neck.sections.get(kind="about")
+    section.image = SimpleUploadedFile("neck.jpg", buffer.getvalue())
+    section.image_alt_da = "Nakkens hvirvler"
+    section.save()
+    html = client.get("/da/lidelser/nakkesmerter/").content.decode()
+    picture = re.search(r"<picture>.*?</picture>", html, re.S).group(0)
+    assert '<source type="image/webp" srcset="' in picture
+    assert re.search(r'srcset="[^"]+ 480w, [^"]+ 960w, [^"]+ 1440w"', picture)
+    assert 'width="1440" height="810"' in picture
+    assert 'alt="Nakkens hvirvler"' in picture and 'loading="lazy"' in picture
+
+
+def test_the_condition_page_makes_a_constant_number_of_queries(
+    client, demo, django_assert_max_num_queries
+):
+    condition = ConditionFactory(slug_da="stor")
+    for n in range(30):
+        SectionFactory(condition=condition, kind=ConditionSection.Kind.values[n % 9])
+    sources = SourceFactory.create_batch(20)
+    for n in range(40):
+        FAQFactory(conditions=[condition], sources=sources[n % 20 : n % 20 + 2])
+    for n in range(10):
+        RecommendationFactory(condition=condition, phase=["new", "chronic"][n % 2])
+        KeyFigureFactory(condition=condition, source=sources[n])
+        condition.symptoms.create(text_da=f"Symptom {n}")
+    with django_assert_max_num_queries(12):
+        response = client.get("/da/lidelser/stor/")
+    assert response.status_code == 200
+    assert response.content.decode().count('<details class="faq">') == 40
+
+
+def test_anonymous_visitors_get_a_cached_page_that_a_save_invalidates(client, neck):
+    assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "miss"
+    assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "hit"
+    neck.name_da = "Ondt i nakken"
+    neck.save()
+    response = client.get("/da/lidelser/nakkesmerter/")
+    assert response["X-Page-Cache"] == "miss"
+    assert "Ondt i nakken" in response.content.decode()
+
+
+def test_changing_a_linked_faq_or_a_section_also_invalidates(client, neck):
+    client.get("/da/lidelser/nakkesmerter/")
+    FAQFactory(question_da="Nyt spørgsmål?", conditions=[neck])
+    assert "Nyt spørgsmål?" in client.get("/da/lidelser/nakkesmerter/").content.decode()
+    neck.sections.filter(kind="about").update(heading_da="Ændret")  # no signal: no save()
+    section = neck.sections.get(kind="about")
+    section.save()
+    assert "Ændret" in client.get("/da/lidelser/nakkesmerter/").content.decode()
+
+
+def test_staff_never_get_a_cached_page(client, neck):
+    client.get("/da/lidelser/nakkesmerter/")
+    client.force_login(UserFactory(groups=["Editors"]))
+    assert "X-Page-Cache" not in client.get("/da/lidelser/nakkesmerter/")
