@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from clinic.demo import ensure_demo_accounts, load_demo
+from conditions.demo import load_demo_content
 
 
 class Command(BaseCommand):
@@ -11,6 +12,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         clinic = load_demo()
+        # The medical content is reviewed by the clinic's practitioner, so it comes second.
+        load_demo_content()
         self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
         if settings.DEMO_ACCOUNTS:
             self.stdout.write("Demo staff logins for http://127.0.0.1:8000/admin/ :")
