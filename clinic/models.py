@@ -212,15 +212,9 @@ class Practitioner(models.Model):
 
     @property
     def language_names(self) -> list[str]:
-        from django.utils.translation import get_language_info
-
-        names = []
-        for code in self.languages:
-            try:
-                names.append(str(get_language_info(code)["name_translated"]))
-            except KeyError:
-                names.append(code)
-        return names
+        """The languages' names in the page's language, from the site's own LANGUAGES."""
+        names = dict(settings.LANGUAGES)
+        return [str(names.get(code, code)) for code in self.languages]
 
 
 class PageQuerySet(models.QuerySet):

@@ -1,0 +1,128 @@
+"""Requests per second for the neck-pain page under gunicorn (2 workers), with the page
+cache on and off, beside a Django view that returns a constant response.
+
+    .venv/bin/python bench/condition_page.py [--seconds 10] [--connections 8]
+
+Uses a throw-away SQLite database with the demo content (or DATABASE_URL / REDIS_URL
+when set). Figures depend on the machine; compare the ratios, not the absolutes.
+"""
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hammer(args) -> int:
+    port, path, deadline = args
+    done = 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    while time.monotonic() < deadline:
+        conn.request("GET", path, headers={"Host": "127.0.0.1"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"{path} answered {response.status}")
+        done += 1
+    conn.close()
+    return done
+
+
+def measure(port: int, path: str, seconds: float, connections: int) -> float:
+    hammer((port, path, time.monotonic() + 1))  # warm up (fills the cache)
+    deadline = time.monotonic() + seconds
+    with multiprocessing.Pool(connections) as pool:
+        total = sum(pool.map(hammer, [(port, path, deadline)] * connections))
+    return total / seconds
+
+
+def serve(env: dict, port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "gunicorn",
+            "clinic.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--path", default="/da/lidelser/nakkesmerter/")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as var_dir:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "benchmark-only-" + "k" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "VAR_DIR": var_dir,
+            "LOG_LEVEL": "WARNING",
+        }
+        Path(var_dir, "static").mkdir()
+        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        for command in (["migrate", "-v0"], ["load_demo"]):
+            subprocess.run(
+                [PY, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        results = {}
+        for label, cache_seconds, path in [
+            ("constant view", "600", "/bench/constant/"),
+            ("condition page, cache on", "600", options.path),
+            ("condition page, cache off", "0", options.path),
+        ]:
+            port = free_port()
+            server = serve({**env, "PAGE_CACHE_SECONDS": cache_seconds}, port)
+            try:
+                results[label] = measure(port, path, options.seconds, options.connections)
+            finally:
+                server.terminate()
+                server.wait()
+        baseline = results["constant view"]
+        print(f"gunicorn, 2 workers, {options.connections} connections, {options.seconds:g} s each")
+        for label, rps in results.items():
+            print(f"{label:<28} {rps:8.0f} req/s   {rps / baseline:5.2f} x constant")
+
+
+if __name__ == "__main__":
+    main()
