@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -102,6 +103,13 @@ class ConsentTextAdmin(ErrorSummaryMixin, TranslationStatusMixin, TabbedTranslat
             # Consent was given against these exact words: they can no longer change.
             return [f.name for f in obj._meta.fields if f.name != "id"]
         return self.readonly_fields
+
+    def translation_status_queryset(self, request):
+        """The overview of missing translations checks only the version in use."""
+        latest = (
+            ConsentText.objects.filter(kind=OuterRef("kind")).order_by("-version").values("pk")[:1]
+        )
+        return self.get_queryset(request).filter(pk=Subquery(latest))
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.locked:

@@ -7,9 +7,11 @@ error summary that names the language of each field with an error.
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.template.response import TemplateResponse
@@ -31,17 +33,18 @@ def language_name(code: str) -> str:
     return str(capfirst(get_language_info(code)["name_translated"]))
 
 
-def translated_text_fields(model) -> list[str]:
+@cache
+def translated_text_fields(model) -> tuple[str, ...]:
     """The model's translated text fields (incl. slugs and rich text), in model order."""
     try:
         options = translator.get_options_for_model(model)
     except NotRegistered:
-        return []
-    return [
+        return ()
+    return tuple(
         f.name
         for f in model._meta.fields
         if f.name in options.all_fields and isinstance(f, models.CharField | models.TextField)
-    ]
+    )
 
 
 def _empty(value) -> bool:
@@ -113,7 +116,11 @@ def _language_column(code: str):
 
 
 class TranslationStatusMixin:
-    """For a TranslationAdmin: a ✓/✗ column per language and the "missing" filter."""
+    """For a TranslationAdmin: a ✓/✗ column per language and the "missing" filter.
+
+    An admin may define `translation_status_queryset(request)` to limit the objects
+    the overview page checks (e.g. only the versions still in use).
+    """
 
     def get_list_display(self, request):
         columns = [f"translated_{code}" for code in other_languages()]
@@ -141,7 +148,7 @@ def _field_label(form, name: str) -> str:
     model = form._meta.model
     try:
         db_field = model._meta.get_field(name)
-    except Exception:
+    except FieldDoesNotExist:
         db_field = None
     original = getattr(db_field, "translated_field", None)
     if original is not None:
@@ -156,7 +163,8 @@ def _form_errors(form, prefix: str = "") -> list[ErrorItem]:
     for name, errors in form.errors.items():
         if name == "__all__" or name not in form.fields:
             if prefix:  # the main form's own non-field errors are shown by Django
-                items.append(ErrorItem(prefix.rstrip(": "), list(errors)))
+                # An inline row's box has the form's prefix as its id.
+                items.append(ErrorItem(prefix.rstrip(": "), list(errors), form.prefix))
             continue
         items.append(
             ErrorItem(
@@ -244,9 +252,7 @@ def _admin_parents(admin_site) -> dict:
 def _change_url(admin_site, model, pk) -> str:
     opts = model._meta
     try:
-        return reverse(
-            f"{admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[pk]
-        )
+        return reverse(f"{admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[pk])
     except NoReverseMatch:
         return ""
 
@@ -279,10 +285,15 @@ def untranslated_by_language(request, admin_site) -> list[tuple[str, str, list[M
         any_missing = Q(pk__in=[])
         for code in languages:
             any_missing |= missing_translation_q(model, code)
-        queryset = model._default_manager.filter(any_missing)
-        parent = parents.get(model) if model not in admin_site._registry else None
-        if parent:
-            queryset = queryset.select_related(parent[1])
+        model_admin = admin_site._registry.get(model)
+        parent = None if model_admin else parents[model]
+        if model_admin is None:
+            queryset = model._default_manager.select_related(parent[1])
+        elif hasattr(model_admin, "translation_status_queryset"):
+            queryset = model_admin.translation_status_queryset(request)
+        else:
+            queryset = model_admin.get_queryset(request)
+        queryset = queryset.filter(any_missing)
         name = str(capfirst(model._meta.verbose_name_plural))
         per_language = {code: ModelGroup(name) for code in languages}
         for obj in queryset:

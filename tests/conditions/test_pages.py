@@ -60,17 +60,20 @@ def neck(demo):
         conclusion_en="<p>In short.</p>",
     )
     SectionFactory(condition=condition, kind="prognosis", heading_da="Forløb", heading_en="Course")
-    SectionFactory(condition=condition, kind="about", heading_da="Hvad er det?",
-                   heading_en="What is it?")
+    SectionFactory(
+        condition=condition, kind="about", heading_da="Hvad er det?", heading_en="What is it?"
+    )
     gold = TreatmentFactory(name_da="Guldimplantation", name_en="Gold implantation")
     RecommendationFactory(condition=condition, treatment=gold, phase="chronic")
     massage = TreatmentFactory(name_da="Massage", name_en="Massage")
-    RecommendationFactory(condition=condition, treatment=massage,
-                          phase="new", note_da="kortvarig effekt")
+    RecommendationFactory(
+        condition=condition, treatment=massage, phase="new", note_da="kortvarig effekt"
+    )
     report = SourceFactory(title_da="Sygdomsbyrden i Danmark")
     KeyFigureFactory(condition=condition, value_da="13 %", source=None)
-    KeyFigureFactory(condition=condition, value_da="1,7 mio.", label_da="har rygsmerter",
-                     source=report, order=2)
+    KeyFigureFactory(
+        condition=condition, value_da="1,7 mio.", label_da="har rygsmerter", source=report, order=2
+    )
     FAQFactory(question_da="Hjælper varme?", conditions=[condition], sources=[report])
     condition.symptoms.create(text_da="Stivhed", text_en="Stiffness")
     condition.risk_factors.create(text_da="Stress", text_en="Stress")
@@ -81,9 +84,17 @@ def test_a_condition_page_follows_the_reference_structure(client, neck):
     response = client.get("/en/conditions/neck-pain/")
     assert response.status_code == 200
     html = response.content.decode()
-    order = [">Go to section</h2>", ">What is it?</h2>", ">Treatment</h2>",
-             ">How common is it?</h2>", ">Symptoms</h2>", ">Course</h2>", ">Summary</h2>",
-             "<summary>Question ", 'id="sources-heading"']
+    order = [
+        ">Go to section</h2>",
+        ">What is it?</h2>",
+        ">Treatment</h2>",
+        ">How common is it?</h2>",
+        ">Symptoms</h2>",
+        ">Course</h2>",
+        ">Summary</h2>",
+        "<summary>Question ",
+        'id="sources-heading"',
+    ]
     positions = [html.index(text) for text in order]
     assert positions == sorted(positions)
     assert "Medically reviewed on Oct. 1, 2026 by Dr. Lise Test" in html
@@ -106,12 +117,10 @@ def test_treatments_are_shown_by_phase_with_their_notes(client, neck):
     assert "(kortvarig effekt)" in html and 'lang="da"' in html
 
 
-def test_figures_carry_numbered_source_references_and_figures_without_a_source_none(
-    client, neck
-):
+def test_figures_carry_numbered_source_references_and_figures_without_a_source_none(client, neck):
     html = client.get("/da/lidelser/nakkesmerter/").content.decode()
     assert html.count('class="source-ref"') == 1
-    assert re.search(r'1,7 mio\..*?\[1\]', html, re.S)
+    assert re.search(r"1,7 mio\..*?\[1\]", html, re.S)
     assert re.search(r'<li id="source-\d+"><cite>Sygdomsbyrden i Danmark</cite>', html)
 
 
