@@ -1,6 +1,7 @@
 """The content admin: language tabs, sortable inlines, clear errors and the translation status."""
 
 import io
+import os
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -642,3 +643,47 @@ def test_sections_are_reordered_by_dragging_in_a_browser(visit):
     assert page.locator(".errornote").count() == 0
     assert [s.heading_da for s in condition.sections.all()] == ["Anden", "Første"]
     assert errors == []
+
+
+def noise_png(width: int, height: int) -> bytes:
+    """A real PNG that does not compress: random pixels."""
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xff\xd8\xff\xe0 this is not really a JPEG", "Upload a valid image"),
+        (noise_png(2000, 1850), "The image is too large"),
+    ],
+    ids=["corrupt", "over-10-MB"],
+)
+def test_a_corrupt_or_oversized_section_image_gets_a_form_error(editor, content, expected):
+    changes = add_inline_rows(
+        {"name_da": "Nakkesmerter", "slug_da": "nakkesmerter"},
+        "sections",
+        [{"kind": "about", "heading_da": "Hvad er det?", "image_alt_da": "Billede"}],
+    )
+    upload = SimpleUploadedFile("scan.png", content)
+    response = submit(editor, CONDITION_ADD, changes, files={"sections-0-image": upload})
+    assert response.status_code == 200
+    assert any(expected in message for message in inline_errors(response, "sections")[0]["image"])
+    assert not Condition.objects.exists()
+
+
+def test_a_decompression_bomb_image_gets_a_form_error(editor):
+    buffer = io.BytesIO()
+    # 20000 x 20000 pixels of one colour: a few hundred kB on disk, 1.2 GB decoded.
+    Image.new("L", (20_000, 20_000)).save(buffer, "PNG", optimize=True)
+    changes = add_inline_rows(
+        {"name_da": "Nakkesmerter", "slug_da": "nakkesmerter"},
+        "sections",
+        [{"kind": "about", "heading_da": "Hvad er det?", "image_alt_da": "Billede"}],
+    )
+    upload = SimpleUploadedFile("bomb.png", buffer.getvalue())
+    response = submit(editor, CONDITION_ADD, changes, files={"sections-0-image": upload})
+    assert response.status_code == 200
+    assert inline_errors(response, "sections")[0]["image"]
+    assert not Condition.objects.exists()
