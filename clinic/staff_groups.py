@@ -27,6 +27,8 @@ GROUP_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("clinic", "consenttext"): ("add", "change", "view"),
         ("conditions", "*"): ALL,
         ("testimonials", "*"): ALL,
+        # Editors moderate testimonials and may need to contact the patient.
+        ("testimonials", "testimonial"): ("view_testimonial_email",),
     },
     RECEPTION: {
         ("clinic", "clinicdetails"): VIEW,
