@@ -28,7 +28,23 @@ class RichTextField(ProseEditorField):
 
     def pre_save(self, model_instance, add):
         value = super().pre_save(model_instance, add)
-        if value:
-            value = self.sanitize(value)
+        if not value:
+            return value
+        value = self.sanitize(value)
+        # With modeltranslation, the untranslated field (`body`) reads and writes the
+        # current language's field (`body_en`) with fallbacks: writing the sanitised
+        # fallback text back would copy Danish into English. The language fields
+        # (`body_da`, ...) are saved, and sanitised, on their own.
+        if not is_translated_original(model_instance, self.name):
             setattr(model_instance, self.attname, value)
         return value
+
+
+def is_translated_original(instance, field_name: str) -> bool:
+    from modeltranslation.translator import NotRegistered, translator
+
+    try:
+        options = translator.get_options_for_model(type(instance))
+    except NotRegistered:
+        return False
+    return field_name in options.all_fields

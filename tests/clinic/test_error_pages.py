@@ -56,3 +56,8 @@ def test_a_server_error_gets_the_friendly_500_with_the_phone_number(demo):
     html = response.content.decode()
     assert "Something went wrong on our side" in html
     assert demo.phone in html
+
+
+def test_pages_work_before_the_clinic_details_are_filled_in(client):
+    assert client.get("/da/").status_code == 200
+    assert client.get("/en/nope/").status_code == 404

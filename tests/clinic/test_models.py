@@ -91,3 +91,14 @@ def test_rich_text_is_sanitised_whoever_saves_it():
     assert "script" not in page.body_da and "onerror" not in page.body_da
     assert "onclick" not in page.body_da
     assert "<h2>Ok</h2>" in page.body_da
+
+
+def test_saving_rich_text_in_another_language_does_not_copy_the_danish_text():
+    from django.utils import translation
+
+    with translation.override("en"):
+        page = PageFactory(body_da="<p>Kun dansk</p>", body_en="")
+        page.save()
+    page.refresh_from_db()
+    assert page.body_en in ("", None)
+    assert page.body_da == "<p>Kun dansk</p>"
