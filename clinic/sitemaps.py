@@ -21,7 +21,7 @@ class HomeSitemap(Sitemap):
 
 
 class ListSitemap(Sitemap):
-    """The index pages of conditions and treatments, and the questions page."""
+    """The index pages of conditions and treatments, the questions and testimonials pages."""
 
     i18n = True
     alternates = True
@@ -32,6 +32,7 @@ class ListSitemap(Sitemap):
             "conditions:condition_index",
             "conditions:treatment_index",
             "conditions:faq",
+            "testimonials:index",
         ]
 
     def location(self, item):

@@ -16,7 +16,9 @@ from clinic.page_cache import cache_public_page
 @cache_public_page
 def home(request):
     from conditions.models import Condition
+    from testimonials.services import featured_testimonials
 
+    conditions = list(Condition.objects.published())
     practitioners = list(Practitioner.objects.active())
     clinic = current_clinic(request)
     base_url = f"{request.scheme}://{request.get_host()}"
@@ -29,7 +31,8 @@ def home(request):
         "clinic/home.html",
         {
             "practitioners": practitioners,
-            "conditions": Condition.objects.published(),
+            "conditions": conditions,
+            "testimonials": featured_testimonials(conditions),
             "jsonld": jsonld,
         },
     )

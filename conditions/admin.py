@@ -6,7 +6,6 @@ condition's page and the lists are put in order by drag and drop
 """
 
 from adminsortable2.admin import (
-    SortableAdminMixin,
     SortableInlineAdminMixin,
     SortableStackedInline,
     SortableTabularInline,
@@ -22,6 +21,7 @@ from modeltranslation.admin import (
 )
 from modeltranslation.utils import build_localized_fieldname
 
+from clinic.admin_sortable import SortableAdminMixin
 from clinic.translation_status import ErrorSummaryMixin, TranslationStatusMixin
 from conditions.models import (
     FAQ,

@@ -13,6 +13,7 @@ from clinic.page_cache import cache_public_page
 from conditions import seo
 from conditions.models import FAQ, Condition, KeyFigure, Treatment, TreatmentRecommendation
 from conditions.page import build_condition_page
+from testimonials.services import condition_testimonials
 
 
 def wants_preview(request, model) -> bool:
@@ -71,6 +72,7 @@ def condition_detail(request, slug):
             "alternate_urls": alternates_for_object(condition),
             "jsonld": jsonld,
             "og_type": "article",
+            "testimonials": condition_testimonials(condition),
         },
     )
 

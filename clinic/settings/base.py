@@ -240,6 +240,11 @@ PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Patients' testimonials: at most this many submissions per address in the period
+# (counted in the shared cache, keyed by REMOTE_ADDR).
+TESTIMONIAL_RATE_LIMIT = 5
+TESTIMONIAL_RATE_LIMIT_SECONDS = 60 * 60
+
 # Background work on Django's tasks API (the django-tasks backport); `db_worker`
 # runs the queue.
 TASKS = {

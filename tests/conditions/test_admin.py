@@ -539,7 +539,7 @@ def test_the_overview_lists_what_is_missing_per_language(editor):
     Condition.objects.filter(pk=missing.pk).update(introduction_en="")
     section = fully_translated(SectionFactory, condition=done)
     ConditionSection.objects.filter(pk=section.pk).update(heading_nb=None)
-    page = PageFactory()  # Danish and English only
+    page = PageFactory(body_en="<p>Text</p>")  # Danish and English only
 
     response = editor.get("/admin/translations/")
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from clinic.demo import ensure_demo_accounts, load_demo
 from conditions.demo import load_demo_content
+from testimonials.demo import load_demo_testimonials
 
 
 class Command(BaseCommand):
@@ -14,6 +15,8 @@ class Command(BaseCommand):
         clinic = load_demo()
         # The medical content is reviewed by the clinic's practitioner, so it comes second.
         load_demo_content()
+        # The testimonials link to the demo conditions and treatment.
+        load_demo_testimonials()
         self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
         if settings.DEMO_ACCOUNTS:
             self.stdout.write("Demo staff logins for http://127.0.0.1:8000/admin/ :")

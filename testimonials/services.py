@@ -1,0 +1,112 @@
+"""Receiving a testimonial from the public form."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F
+from django.utils import timezone
+from modeltranslation.utils import build_localized_fieldname
+
+from clinic.models import ConsentText
+from conditions.models import Condition
+from testimonials.models import Testimonial
+from testimonials.tasks import notify_staff_of_testimonial
+
+
+def submit_testimonial(
+    *,
+    title: str,
+    text: str,
+    rating: int,
+    display_name: str,
+    email: str,
+    consent_text: ConsentText,
+    language: str,
+    condition: Condition | None = None,
+    treatment_year: int | None = None,
+    age: int | None = None,
+    site_url: str = "",
+) -> Testimonial:
+    """Save a patient's testimonial for review and tell the staff about it.
+
+    The testimonial is stored in `language`'s fields as the original, with the
+    consent text the patient agreed to and the moment they did. It stays hidden
+    until a member of staff approves it. `site_url` ("https://host") makes the
+    link in the staff's e-mail absolute.
+    """
+    testimonial = Testimonial(
+        language=language,
+        rating=rating,
+        display_name=display_name,
+        age=age,
+        treatment_year=treatment_year,
+        email=email,
+        status=Testimonial.Status.SUBMITTED,
+        origin=Testimonial.Origin.ONLINE,
+        consent_given_at=timezone.now(),
+        consent_text=consent_text,
+    )
+    setattr(testimonial, build_localized_fieldname("title", language), title)
+    setattr(testimonial, build_localized_fieldname("text", language), text)
+    testimonial.full_clean()
+    testimonial.save()
+    if condition is not None:
+        testimonial.conditions.add(condition)
+    notify_staff_of_testimonial.enqueue(testimonial.pk, site_url=site_url)
+    return testimonial
+
+
+def _rate_key(address: str) -> str:
+    return f"testimonials:rate:{address}"
+
+
+def over_rate_limit(address: str) -> bool:
+    """True when this address has sent as many testimonials as the period allows."""
+    return (cache.get(_rate_key(address)) or 0) >= settings.TESTIMONIAL_RATE_LIMIT
+
+
+def count_submission(address: str) -> bool:
+    """Count one submission from `address`; False when it goes over the limit.
+
+    The count lives in the shared cache, so it holds across the web server's
+    processes; it starts with the first submission and lasts for the period.
+    """
+    key = _rate_key(address)
+    cache.add(key, 0, timeout=settings.TESTIMONIAL_RATE_LIMIT_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=settings.TESTIMONIAL_RATE_LIMIT_SECONDS)
+        count = 1
+    return count <= settings.TESTIMONIAL_RATE_LIMIT
+
+
+def featured_testimonials(conditions: list[Condition], limit: int = 3) -> list[Testimonial]:
+    """The newest featured testimonials for the home page, in ONE query.
+
+    Each gets `shown_conditions`: its conditions among `conditions` (the published
+    ones the page has already loaded), so no query per card or prefetch is needed.
+    """
+    newest = Testimonial.objects.featured().values("pk")[:limit]
+    rows = (
+        Testimonial.objects.filter(pk__in=newest)
+        .select_related("treatment")
+        .annotate(condition_pk=F("conditions__pk"))
+    )
+    by_pk = {condition.pk: condition for condition in conditions}
+    testimonials: dict[int, Testimonial] = {}
+    for row in rows:
+        testimonial = testimonials.setdefault(row.pk, row)
+        if not hasattr(testimonial, "shown_conditions"):
+            testimonial.shown_conditions = []
+        if row.condition_pk in by_pk:
+            testimonial.shown_conditions.append(by_pk[row.condition_pk])
+    return list(testimonials.values())
+
+
+def condition_testimonials(condition: Condition, limit: int = 3) -> list[Testimonial]:
+    """The newest approved testimonials about one condition, in one query."""
+    return list(
+        Testimonial.objects.approved()
+        .filter(conditions=condition)
+        .select_related("treatment")[:limit]
+    )

@@ -1,0 +1,118 @@
+"""Public pages for patients' testimonials: the list, the form and the thank-you page."""
+
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, Prefetch
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinic.models import ConsentText
+from clinic.page_cache import cache_public_page
+from conditions.models import Condition
+from testimonials.forms import TestimonialForm
+from testimonials.models import Testimonial
+from testimonials.services import count_submission, over_rate_limit, submit_testimonial
+
+PER_PAGE = 10
+
+
+def selected_condition(request, conditions: list[Condition]) -> Condition | None:
+    value = request.GET.get("condition", "")
+    if not value.isdigit():
+        return None
+    return next((c for c in conditions if c.pk == int(value)), None)
+
+
+@require_GET
+@cache_public_page
+def testimonial_index(request):
+    conditions = list(Condition.objects.published())
+    condition = selected_condition(request, conditions)
+    testimonials = Testimonial.objects.approved()
+    if condition:
+        testimonials = testimonials.filter(conditions=condition)
+    stats = testimonials.aggregate(average=Avg("rating"), count=Count("pk"))
+    testimonials = (
+        testimonials.select_related("treatment")
+        .prefetch_related(
+            Prefetch(
+                "conditions",
+                queryset=Condition.objects.published(),
+                to_attr="shown_conditions",
+            )
+        )
+        .order_by("order", "-created_at", "-pk")
+    )
+    page = Paginator(testimonials, PER_PAGE).get_page(request.GET.get("page"))
+    average = stats["average"]
+    return render(
+        request,
+        "testimonials/testimonial_index.html",
+        {
+            "page_obj": page,
+            "page_range": page.paginator.get_elided_page_range(page.number, on_ends=1),
+            "testimonials": page.object_list,
+            "conditions": conditions,
+            "selected_condition": condition,
+            "count": stats["count"],
+            "average": average,
+            "average_stars": round(average) if average else 0,
+        },
+    )
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def submit(request):
+    """The form. Never page-cached: it carries a CSRF token."""
+    consent_text = ConsentText.objects.current(ConsentText.Kind.TESTIMONIAL)
+    if consent_text is None:
+        return render(request, "testimonials/submit.html", {"form": None})
+    rate_limited = False
+    if request.method == "POST":
+        form = TestimonialForm(request.POST, consent_text=consent_text)
+        if form.is_spam:
+            # A robot filled in the hidden field: pretend all went well.
+            return redirect("testimonials:thanks")
+        address = client_address(request)
+        if over_rate_limit(address):
+            rate_limited = True
+        elif form.is_valid():
+            if count_submission(address):
+                data = form.cleaned_data
+                submit_testimonial(
+                    title=data["title"],
+                    text=data["text"],
+                    rating=data["rating"],
+                    condition=data["condition"],
+                    treatment_year=data["treatment_year"],
+                    display_name=data["display_name"],
+                    age=data["age"],
+                    email=data["email"],
+                    consent_text=consent_text,
+                    language=translation.get_language(),
+                    site_url=f"{request.scheme}://{request.get_host()}",
+                )
+                return redirect("testimonials:thanks")
+            rate_limited = True
+    else:
+        form = TestimonialForm(consent_text=consent_text)
+    # The consent text is in front of the patient now: lock this version.
+    consent_text.mark_shown()
+    return render(
+        request,
+        "testimonials/submit.html",
+        {"form": form, "rate_limited": rate_limited},
+        status=429 if rate_limited else 200,
+    )
+
+
+@require_GET
+@cache_public_page
+def thanks(request):
+    return render(request, "testimonials/thanks.html")
