@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_prose_editor",
     "sorl.thumbnail",
     "adminsortable2",
+    "simple_history",
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -108,6 +109,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks, so it sees the outcome of every login.
     "axes.middleware.AxesMiddleware",

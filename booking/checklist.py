@@ -1,0 +1,132 @@
+"""The pre-treatment checklist: which items apply to a booking, and the state of each.
+
+Pure functions of a booking (no queries beyond what is prefetched), shown the same
+way to the patient on the private page and to staff in the admin.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from booking.models import SCAN_MAX_AGE, AppointmentType, Booking
+
+DONE = "done"
+MISSING = "missing"
+NEEDS_STAFF = "needs_staff"
+
+STATE_LABELS = {
+    DONE: _("Done"),
+    MISSING: _("Missing"),
+    NEEDS_STAFF: _("Waiting for the clinic"),
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str  # "imaging", "blood_thinners", "companion"
+    title: str
+    state: str
+    detail: str = ""
+    warning: str = ""
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS[self.state])
+
+
+def reference_day(booking: Booking) -> date | None:
+    """The day a scan's age is judged on: the appointment, or the end of the patient's period."""
+    if booking.starts_at:
+        return timezone.localdate(booking.starts_at)
+    return booking.latest_date
+
+
+def scan_too_old(booking: Booking) -> bool:
+    day = reference_day(booking)
+    return bool(booking.scan_date and day and day - booking.scan_date > SCAN_MAX_AGE)
+
+
+def imaging_item(booking: Booking, upload_count: int) -> Item:
+    title = str(_("X-ray or scan images"))
+    warning = ""
+    if scan_too_old(booking):
+        warning = str(
+            _(
+                "The scan will be more than 2 years old on the day. "
+                "The doctor may ask for a new one."
+            )
+        )
+    if booking.imaging_reviewed:
+        return Item(
+            "imaging", title, DONE, str(_("The doctor has looked at your images.")), warning
+        )
+    if booking.imaging_status == Booking.ImagingStatus.UPLOADED and upload_count:
+        return Item(
+            "imaging", title, NEEDS_STAFF, str(_("Received. A doctor will look at them.")), warning
+        )
+    if booking.imaging_status == Booking.ImagingStatus.RADIOLOGY_WILL_SEND:
+        return Item(
+            "imaging",
+            title,
+            NEEDS_STAFF,
+            str(_("We are waiting for the images from the radiology department.")),
+            warning,
+        )
+    return Item("imaging", title, MISSING, str(_("Please send us your images.")), warning)
+
+
+def blood_thinner_item(booking: Booking) -> Item:
+    title = str(_("Blood-thinning medicine"))
+    answer = booking.takes_blood_thinners
+    if answer == Booking.Answer.NO:
+        return Item(
+            "blood_thinners", title, DONE, str(_("You do not take blood-thinning medicine."))
+        )
+    if not answer:
+        return Item(
+            "blood_thinners", title, MISSING, str(_("Please tell us if you take blood thinners."))
+        )
+    if booking.plan_agreed:
+        return Item("blood_thinners", title, DONE, str(_("A plan has been agreed with you.")))
+    return Item(
+        "blood_thinners",
+        title,
+        NEEDS_STAFF,
+        str(_("Do not stop any medicine until we have agreed a plan with you.")),
+    )
+
+
+def companion_item(booking: Booking) -> Item:
+    title = str(_("Someone to drive you home"))
+    if booking.companion_confirmed:
+        return Item("companion", title, DONE, booking.companion_name)
+    return Item(
+        "companion",
+        title,
+        MISSING,
+        str(_("Please confirm that an adult will come with you and drive you home.")),
+    )
+
+
+def checklist(booking: Booking, upload_count: int | None = None) -> list[Item]:
+    """The items that apply to the booking's appointment type, in the reference's order."""
+    kind = booking.appointment_type
+    if upload_count is None:
+        upload_count = booking.uploads.count()
+    items = []
+    if kind.imaging != AppointmentType.Imaging.NOT_NEEDED:
+        item = imaging_item(booking, upload_count)
+        if kind.imaging == AppointmentType.Imaging.OPTIONAL and item.state == MISSING:
+            item = Item(item.code, item.title, DONE, str(_("Optional for this appointment.")))
+        items.append(item)
+    if kind.asks_about_blood_thinners:
+        items.append(blood_thinner_item(booking))
+    if kind.companion_required:
+        items.append(companion_item(booking))
+    return items
+
+
+def is_complete(items: list[Item]) -> bool:
+    return all(item.state == DONE for item in items)
