@@ -7,6 +7,7 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.client import client_address
 from clinic.models import ConsentText
 from clinic.page_cache import cache_public_page
 from conditions.models import Condition
@@ -60,10 +61,6 @@ def testimonial_index(request):
             "average_stars": round(average) if average else 0,
         },
     )
-
-
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 @never_cache

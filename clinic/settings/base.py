@@ -230,6 +230,18 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 PRIVATE_STORAGE_ROOT = Path(env("PRIVATE_STORAGE_ROOT", str(VAR_DIR / "private")))
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Patients' uploads (booking/uploads.py, docs/uploads.md). Each file is streamed to
+# PRIVATE_STORAGE_ROOT/incoming and cut off as soon as it passes the size limit.
+UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 1024**3)  # a zipped CD
+UPLOAD_MAX_FILES_PER_BOOKING = env_int("UPLOAD_MAX_FILES_PER_BOOKING", 2000)
+# Zips are checked from their central directory, never unpacked on upload.
+ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_BYTES", 4 * 1024**3)
+ZIP_MAX_RATIO = env_int("ZIP_MAX_RATIO", 100)
+ZIP_MAX_ENTRIES = env_int("ZIP_MAX_ENTRIES", 10_000)
+# Files per request (a CD folder sent without JavaScript comes in one request) and
+# the non-file form fields held in memory.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 2000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -242,10 +254,22 @@ PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# How many reverse proxies in front of the site append to X-Forwarded-For; rate
+# limits count by the address the nearest trusted proxy saw (clinic/client.py).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
+
 # Patients' testimonials: at most this many submissions per address in the period
-# (counted in the shared cache, keyed by REMOTE_ADDR).
+# (counted in the shared cache).
 TESTIMONIAL_RATE_LIMIT = 5
 TESTIMONIAL_RATE_LIMIT_SECONDS = 60 * 60
+
+# Appointment requests: at most this many sent requests per address in the period
+# (shared cache, keyed by REMOTE_ADDR), and how long a patient's private link works.
+BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)
+BOOKING_RATE_LIMIT_SECONDS = 60 * 60
+BOOKING_LINK_MAX_AGE = timedelta(days=env_int("BOOKING_LINK_MAX_AGE_DAYS", 60))
+# The site's address for links in e-mails sent without a request (e.g. by staff actions).
+SITE_URL = env("SITE_URL", "http://localhost:8000").rstrip("/")
 
 # Background work on Django's tasks API (the django-tasks backport); `db_worker`
 # runs the queue.

@@ -4,13 +4,21 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from conditions.models import Publishable
 from testimonials import models
 from tests.conditions.factories import ConditionFactory, TreatmentFactory
 from tests.site_walk import page_facts
 from tests.testimonials.factories import TestimonialFactory
+
+
+def url_in(language: str, name: str) -> str:
+    """The URL in `language`: paths are translated ("patientudtalelser/" in Danish)."""
+    with translation.override(language):
+        return reverse(name)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +52,7 @@ def test_the_page_shows_only_approved_testimonials(client, demo):
     TestimonialFactory(approved=True, title_da="Godkendt")
     for status in ("submitted", "rejected", "withdrawn"):
         TestimonialFactory(status=status, title_da=f"Ikke vist {status}")
-    response = client.get("/da/testimonials/")
+    response = client.get(url_in("da", "testimonials:index"))
     assert response.status_code == 200
     assert card_titles(response) == ["Godkendt"]
     assert "Ikke vist" not in response.content.decode()
@@ -67,7 +75,11 @@ def test_newest_first_with_the_order_field_first(client, demo):
     TestimonialFactory(approved=True, title_da="Ny", created_at=days_ago(1))
     TestimonialFactory(approved=True, title_da="Fastgjort", created_at=days_ago(90), order=0)
     models.Testimonial.objects.exclude(title_da="Fastgjort").update(order=1)
-    assert card_titles(client.get("/da/testimonials/")) == ["Fastgjort", "Ny", "Gammel"]
+    assert card_titles(client.get(url_in("da", "testimonials:index"))) == [
+        "Fastgjort",
+        "Ny",
+        "Gammel",
+    ]
 
 
 def test_the_average_rating_and_count_are_of_the_approved_ones(client, demo):
@@ -160,7 +172,7 @@ def test_an_original_in_another_language_carries_its_lang(client, demo):
     assert '<h3 class="testimonial-title" lang="nb">Veldig bra</h3>' in html
     assert "Written in Norwegian Bokmål" in html
     # On a page in the patient's own language there is nothing to say.
-    html = main_part(client.get("/nb/testimonials/"))
+    html = main_part(client.get(url_in("nb", "testimonials:index")))
     assert "Jeg ble mye bedre." in html and 'lang="nb"' not in html
     assert "testimonial-language" not in html
 
@@ -205,7 +217,7 @@ def test_there_is_no_review_markup_anywhere(client, neck):
 def test_text_is_escaped(client, demo):
     testimonial = TestimonialFactory(approved=True)
     models.Testimonial.objects.filter(pk=testimonial.pk).update(text_da="<b>fed</b> & glad")
-    html = main_part(client.get("/da/testimonials/"))
+    html = main_part(client.get(url_in("da", "testimonials:index")))
     assert "&lt;b&gt;fed&lt;/b&gt; &amp; glad" in html
 
 
@@ -228,7 +240,7 @@ def test_the_home_page_shows_the_three_newest_featured(client, neck, django_asse
     assert card_titles(response) == ["Fremhævet 0", "Fremhævet 1", "Fremhævet 2"]
     html = main_part(response)
     assert 'href="/da/lidelser/nakke/">' in html
-    assert 'href="/da/testimonials/"' in html
+    assert f'href="{url_in("da", "testimonials:index")}"' in html
 
 
 def test_the_condition_page_shows_its_newest_approved_testimonials(client, neck, knee):

@@ -7,12 +7,21 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.urls import reverse
+from django.utils import translation
 from django_tasks.signals import task_enqueued
 
 from clinic.models import ClinicDetails, ConsentText
 from testimonials import models
 from tests.conditions.factories import ConditionFactory
 from tests.factories import ConsentTextFactory
+
+
+def url_in(language: str, name: str) -> str:
+    """The URL in `language`: paths are translated ("patientudtalelser/" in Danish)."""
+    with translation.override(language):
+        return reverse(name)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -149,8 +158,10 @@ def test_a_submitted_testimonial_is_not_shown_until_approved(client, consent):
 
 
 def test_the_testimonial_is_stored_in_the_pages_language(client, consent):
-    response = client.post("/nb/testimonials/share/", form_data(consent, title="Veldig bra"))
-    assert response["Location"] == "/nb/testimonials/thank-you/"
+    response = client.post(
+        url_in("nb", "testimonials:submit"), form_data(consent, title="Veldig bra")
+    )
+    assert response["Location"] == url_in("nb", "testimonials:thanks")
     testimonial = saved().get()
     assert testimonial.language == "nb"
     assert testimonial.title_nb == "Veldig bra" and testimonial.title_en in (None, "")
@@ -225,7 +236,7 @@ def test_a_page_in_danish_gives_the_messages_in_danish(client, consent):
 
     with translation.override("da"):
         expected = translation.gettext("Please choose a rating from 1 to 5 stars.")
-    response = client.post("/da/testimonials/share/", form_data(consent, rating="9"))
+    response = client.post(url_in("da", "testimonials:submit"), form_data(consent, rating="9"))
     assert expected in response.content.decode()
 
 
@@ -294,7 +305,7 @@ def test_the_rate_limit_message_is_in_the_visitors_language(client, consent, set
         expected = translation.gettext(
             "You have sent several testimonials in a short time. Please try again later."
         )
-    response = client.post("/de/testimonials/share/", form_data(consent))
+    response = client.post(url_in("de", "testimonials:submit"), form_data(consent))
     assert response.status_code == 429
     assert expected in response.content.decode()
 
@@ -353,5 +364,5 @@ def test_the_patient_gets_the_thank_you_page_even_when_mail_is_down(
 
 def test_a_consent_text_in_another_language_carries_its_lang(client, consent):
     # The demo's consent text has no Swedish version: the Danish one is shown.
-    html = main_part(client.get("/sv/testimonials/share/"))
+    html = main_part(client.get(url_in("sv", "testimonials:submit")))
     assert f'<span lang="da">{consent.text_da}</span>' in html
