@@ -1,12 +1,91 @@
 """E-mails about bookings, in the patient's language, with no health details.
 
 `send_booking_message(booking=..., kind=...)` enqueues the sending as a
-background task; an SMTP failure is retried and never blocks the booking.
+background task (booking/tasks.py); an SMTP failure is retried and never blocks
+the booking. A message holds only the reference, the time once confirmed, the
+clinic's address and phone, and the private link. Never the condition, the
+painful area, medicines, images, or the appointment type (its name can reveal a
+treatment): those stay behind the private link.
 """
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 KINDS = ("received", "confirmed", "cancelled", "news", "new_link", "clinic_new_request")
 
 
-def send_booking_message(*, booking, kind: str) -> None:
-    """Enqueue the e-mail of `kind` about `booking` (implemented with the patient's pages)."""
-    raise NotImplementedError
+def send_booking_message(*, booking, kind: str, site_url: str = "") -> None:
+    """Enqueue the e-mail of `kind` about `booking`.
+
+    `site_url` ("https://host") makes the links absolute; without it settings.SITE_URL
+    is used (e.g. when staff confirm a booking from the admin).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind of booking e-mail: {kind!r}")
+    from booking.tasks import send_booking_email
+
+    send_booking_email.enqueue(booking.pk, kind, site_url=site_url or settings.SITE_URL)
+
+
+def _subject(kind: str, reference: str) -> str:
+    subjects = {
+        "received": _("We have received your appointment request (%(reference)s)"),
+        "confirmed": _("Your appointment is confirmed (%(reference)s)"),
+        "cancelled": _("Your appointment has been cancelled (%(reference)s)"),
+        "news": _("There is news about your booking (%(reference)s)"),
+        "new_link": _("Your link to your booking (%(reference)s)"),
+        "clinic_new_request": _("New appointment request %(reference)s"),
+    }
+    return subjects[kind] % {"reference": reference}
+
+
+def admin_change_url(booking_id: int) -> str:
+    try:
+        return reverse("admin:booking_booking_change", args=[booking_id])
+    except NoReverseMatch:  # the admin is not registered (yet)
+        return f"{reverse('admin:index')}booking/booking/{booking_id}/change/"
+
+
+def build_message(*, booking, kind: str, site_url: str, clinic) -> EmailMultiAlternatives | None:
+    """The e-mail, or None when there is nobody to send it to."""
+    from booking.access import private_url
+    from booking.calendar import booking_ics
+
+    site_url = (site_url or settings.SITE_URL).rstrip("/")
+    if kind == "clinic_new_request":
+        recipient = clinic.email if clinic else ""
+        language = settings.LANGUAGE_CODE
+    else:
+        recipient = booking.email
+        language = booking.language
+    if not recipient:
+        return None
+    with translation.override(language):
+        context = {
+            "booking": booking,
+            "reference": booking.reference,
+            "clinic": clinic,
+            "site_url": site_url,
+            "starts_at": timezone.localtime(booking.starts_at) if booking.starts_at else None,
+            "private_url": private_url(booking, site_url, language=language),
+            "admin_url": site_url + admin_change_url(booking.pk),
+            "LANGUAGE_CODE": language,
+        }
+        subject = _subject(kind, booking.reference)
+        text = render_to_string(f"email/booking/{kind}.txt", context)
+        html = render_to_string(f"email/booking/{kind}.html", context | {"subject": subject})
+    message = EmailMultiAlternatives(subject, text, None, [recipient])
+    if clinic and clinic.email and kind != "clinic_new_request":
+        message.reply_to = [clinic.email]
+    message.attach_alternative(html, "text/html")
+    if kind == "confirmed" and booking.starts_at:
+        message.attach(
+            f"appointment-{booking.reference}.ics",
+            booking_ics(booking, site_url, clinic),
+            "text/calendar",
+        )
+    return message

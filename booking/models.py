@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from booking.uploads import private_storage
 from clinic.models import ConsentText, Practitioner, validate_plain_text
 from conditions.models import Condition
 
@@ -353,7 +354,7 @@ class Upload(models.Model):
         PDF = "pdf", _("PDF report")
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="uploads")
-    file = models.FileField(_("file"), max_length=300)
+    file = models.FileField(_("file"), max_length=300, storage=private_storage)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)

@@ -29,17 +29,26 @@ GROUP_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("testimonials", "*"): ALL,
         # Editors moderate testimonials and may need to contact the patient.
         ("testimonials", "testimonial"): ("view_testimonial_email",),
+        # What can be booked is site content: names, descriptions, instructions.
+        ("booking", "appointmenttype"): ALL,
     },
     RECEPTION: {
         ("clinic", "clinicdetails"): VIEW,
         ("clinic", "practitioner"): VIEW,
         ("clinic", "consenttext"): VIEW,
-        ("booking", "*"): ("add", "change", "view"),
+        ("booking", "booking"): ("add", "change", "view"),
+        ("booking", "upload"): ("add", "view"),
+        ("booking", "appointmenttype"): VIEW,
+        # Staff maintain the list of blood-thinning medicines; a doctor agrees each plan.
+        ("booking", "anticoagulant"): ("add", "change", "view"),
     },
     DOCTORS: {
         ("clinic", "practitioner"): VIEW,
         ("clinic", "consenttext"): VIEW,
-        ("booking", "*"): ("change", "view"),
+        ("booking", "booking"): ("change", "view", "agree_anticoagulant_plan"),
+        ("booking", "upload"): ("add", "view"),
+        ("booking", "appointmenttype"): VIEW,
+        ("booking", "anticoagulant"): ("add", "change", "view"),
     },
 }
 

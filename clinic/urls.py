@@ -20,6 +20,7 @@ urlpatterns += i18n_patterns(
     path("", views.home, name="home"),
     path("", include("conditions.urls")),
     path("", include("testimonials.urls")),
+    path("", include("booking.urls")),
     # Catch-all for the simple pages; keep it last.
     path("<slug:slug>/", views.page_detail, name="page"),
     prefix_default_language=True,

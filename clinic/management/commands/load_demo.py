@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from booking.demo import load_demo_booking
 from clinic.demo import ensure_demo_accounts, load_demo
 from conditions.demo import load_demo_content
 from testimonials.demo import load_demo_testimonials
@@ -17,6 +18,8 @@ class Command(BaseCommand):
         load_demo_content()
         # The testimonials link to the demo conditions and treatment.
         load_demo_testimonials()
+        # What can be booked, and the list of blood-thinning medicines.
+        load_demo_booking()
         self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
         if settings.DEMO_ACCOUNTS:
             self.stdout.write("Demo staff logins for http://127.0.0.1:8000/admin/ :")

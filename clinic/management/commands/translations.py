@@ -9,6 +9,7 @@
   fills English from the source text and compiles.
 """
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -72,28 +73,50 @@ def problems_in(language: str, catalog) -> list[str]:
     return problems
 
 
-def missing_source_strings(language: str) -> list[str]:
-    """Strings in the code and templates that the .po file does not have yet."""
+def missing_source_strings(languages: list[str]) -> list[str]:
+    """Strings in the code and templates that the .po files do not have yet.
+
+    makemessages writes into the locale folder next to the files it scans, so it
+    runs in a throw-away copy of the source tree: the real .po files are never
+    touched by a check.
+    """
     if not shutil.which("xgettext"):
         return []
+    root = Path(settings.BASE_DIR)
+    problems = []
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / language / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        shutil.copy(po_path(language), target / "django.po")
-        with override_settings(LOCALE_PATHS=[tmp]):
-            call_command(
-                "makemessages",
-                locale=[language],
-                ignore_patterns=MAKEMESSAGES_IGNORE,
-                no_obsolete=True,
-                verbosity=0,
-            )
-        fresh = {(e.msgctxt, e.msgid) for e in polib.pofile(str(target / "django.po"))}
-    known = {(e.msgctxt, e.msgid) for e in polib.pofile(str(po_path(language))) if not e.obsolete}
-    return [
-        f"{language}: {msgid!r} is in the code but not in the .po file"
-        for _ctx, msgid in sorted(fresh - known, key=str)
-    ]
+        copy = Path(tmp) / "src"
+        shutil.copytree(
+            root,
+            copy,
+            ignore=shutil.ignore_patterns(
+                ".*", "var", "node_modules", "static", "__pycache__", "*.mo", "*.png"
+            ),
+        )
+        cwd = os.getcwd()
+        os.chdir(copy)
+        try:
+            with override_settings(LOCALE_PATHS=[str(copy / "locale")]):
+                call_command(
+                    "makemessages",
+                    locale=languages,
+                    ignore_patterns=MAKEMESSAGES_IGNORE,
+                    no_obsolete=True,
+                    verbosity=0,
+                )
+        finally:
+            os.chdir(cwd)
+        for language in languages:
+            fresh_po = copy / "locale" / language / "LC_MESSAGES" / "django.po"
+            fresh = {(e.msgctxt, e.msgid) for e in polib.pofile(str(fresh_po))}
+            known = {
+                (e.msgctxt, e.msgid) for e in polib.pofile(str(po_path(language))) if not e.obsolete
+            }
+            problems += [
+                f"{language}: {msgid!r} is in the code but not in the .po file"
+                for _ctx, msgid in sorted(fresh - known, key=str)
+            ]
+    return problems
 
 
 class Command(BaseCommand):
@@ -119,7 +142,6 @@ class Command(BaseCommand):
             )
             if check:
                 problems += problems_in(language, catalog)
-                problems += missing_source_strings(language)
                 if not up_to_date:
                     problems.append(
                         f"{language}: {mo.name} is out of date; run `manage.py translations`"
@@ -127,6 +149,8 @@ class Command(BaseCommand):
             elif not up_to_date:
                 catalog.save_as_mofile(str(mo))
                 self.stdout.write(f"Compiled {mo}")
+        if check:
+            problems += missing_source_strings(languages())
         if problems:
             raise CommandError("Translations are not complete:\n  " + "\n  ".join(problems))
         if check:

@@ -1,0 +1,64 @@
+"""A confirmed appointment as an iCalendar (.ics) file, made with the `icalendar` library.
+
+It holds the time, the clinic's address and a link back to the private page; no
+health details and not the appointment type (a type's name can reveal a treatment).
+"""
+
+from datetime import datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from icalendar import Calendar, Event
+
+from booking.access import private_url
+from booking.models import Booking
+from clinic.models import ClinicDetails
+
+
+def clinic_address(clinic: ClinicDetails | None) -> str:
+    if clinic is None:
+        return ""
+    parts = [clinic.name, clinic.street_address, f"{clinic.postal_code} {clinic.city}".strip()]
+    if clinic.country:
+        parts.append(clinic.country)
+    return ", ".join(part for part in parts if part)
+
+
+def booking_ics(booking: Booking, site_url: str = "", clinic: ClinicDetails | None = None) -> bytes:
+    """The .ics file of a confirmed booking, with texts in the patient's language."""
+    if booking.starts_at is None:
+        raise ValueError("Only a booking with a time can be put in a calendar.")
+    clinic = clinic or ClinicDetails.load()
+    zone = ZoneInfo(settings.TIME_ZONE)
+    link = private_url(booking, site_url)
+    with translation.override(booking.language):
+        clinic_name = clinic.name if clinic else _("the clinic")
+        summary = _("Appointment at %(clinic)s") % {"clinic": clinic_name}
+        description = "\n".join(
+            [
+                _("Reference: %(reference)s") % {"reference": booking.reference},
+                _("See your booking and what to do before it:") + " " + link,
+            ]
+            + ([_("Phone: %(phone)s") % {"phone": clinic.phone}] if clinic and clinic.phone else [])
+        )
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clinic website//Booking//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    host = urlsplit(site_url or settings.SITE_URL).hostname or "clinic"
+    event.add("uid", f"booking-{booking.reference}@{host}")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", booking.starts_at.astimezone(zone))
+    ends_at: datetime = booking.ends_at or booking.starts_at + booking.appointment_type.duration
+    event.add("dtend", ends_at.astimezone(zone))
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("location", clinic_address(clinic))
+    event.add("url", link)
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

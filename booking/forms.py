@@ -1,0 +1,542 @@
+"""The forms of the patient's appointment request, one per step, and of the private page.
+
+Each step's form edits the draft Booking (a ModelForm), so the answers are kept in
+the database as soon as a step is valid. The error summary follows the project's
+pattern (testimonials/forms.py): one line per error, linking to the field.
+"""
+
+from datetime import date
+
+import phonenumbers
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from booking.models import Anticoagulant, AppointmentType, Booking
+from clinic.i18n import field_language
+from clinic.models import ConsentText, validate_plain_text
+from conditions.models import Condition
+
+MAX_AGE_YEARS = 120
+PHONE_REGION = "DK"
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+]
+DO_NOT_STOP = _("Do not stop any medicine until we have agreed a plan with you.")
+
+
+def normalise_phone(value: str) -> str:
+    """The number in E.164 (+4512345678); Danish unless it starts with a country code."""
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise forms.ValidationError(
+            _("Please write a valid phone number, for example 20 12 34 56 or +46 70 123 45 67."),
+            code="invalid_phone",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class StepForm(forms.ModelForm):
+    """Shared by every step: the crispy helper, and the error summary at the top."""
+
+    submit_label = _("Next")
+    summary_names: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(id of the input, short field name, message) for each error, in the form's order."""
+        summary = []
+        for field in self:
+            name = self.summary_names.get(field.name, field.label)
+            target = f"{field.auto_id}_0" if field.use_fieldset else field.auto_id
+            summary += [(target, name, error) for error in field.errors]
+        return summary
+
+
+class AppointmentTypeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        if obj.description:
+            return format_html(
+                '<span class="choice-title">{}</span> <span class="choice-help">{}</span>',
+                obj.name,
+                obj.description,
+            )
+        return format_html('<span class="choice-title">{}</span>', obj.name)
+
+
+class WhatForm(StepForm):
+    appointment_type = AppointmentTypeChoiceField(
+        label=_("What would you like to book?"),
+        queryset=AppointmentType.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={
+            "required": _("Please choose what you would like to book."),
+            "invalid_choice": _("Please choose what you would like to book."),
+        },
+    )
+    condition = forms.ModelChoiceField(
+        label=_("What is your pain about?"),
+        queryset=Condition.objects.none(),
+        required=False,
+        empty_label=_("Choose (optional)"),
+        help_text=_("Optional. Choose the condition that comes closest, if any."),
+    )
+
+    class Meta:
+        model = Booking
+        fields = ["appointment_type", "condition", "painful_area"]
+        labels = {"painful_area": _("Where does it hurt?")}
+        help_texts = {"painful_area": _("Optional. For example: neck, lower back, left knee.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["appointment_type"].queryset = AppointmentType.objects.filter(
+            requestable_online=True
+        )
+        self.fields["condition"].queryset = Condition.objects.published()
+        self.helper.layout = Layout("appointment_type", "condition", "painful_area")
+
+
+class WhenForm(StepForm):
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("Which weekdays suit you?"),
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Leave all unticked if any weekday suits you."),
+    )
+
+    class Meta:
+        model = Booking
+        fields = ["earliest_date", "latest_date", "weekdays", "time_of_day", "time_wishes"]
+        labels = {
+            "earliest_date": _("Earliest date"),
+            "latest_date": _("Latest date"),
+            "time_of_day": _("Time of day"),
+            "time_wishes": _("Anything else about the time?"),
+        }
+        help_texts = {
+            "earliest_date": _("The first day you could come."),
+            "latest_date": _("Optional. The last day that would suit you."),
+            "time_wishes": _("Optional. For example: not on 14 May, or only after 10 o'clock."),
+        }
+        widgets = {
+            "earliest_date": DateInput(),
+            "latest_date": DateInput(),
+            "time_of_day": forms.RadioSelect,
+        }
+        error_messages = {
+            "earliest_date": {
+                "required": _("Please write the first day you could come."),
+                "invalid": _("Please write a date, for example 2026-03-24."),
+            },
+            "latest_date": {"invalid": _("Please write a date, for example 2026-05-24.")},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["earliest_date"].required = True
+        self.fields["time_of_day"].choices = Booking.TimeOfDay.choices
+        today = timezone.localdate().isoformat()
+        self.fields["earliest_date"].widget.attrs["min"] = today
+        self.fields["latest_date"].widget.attrs["min"] = today
+        self.helper.layout = Layout(
+            "earliest_date", "latest_date", "weekdays", "time_of_day", "time_wishes"
+        )
+
+    def clean_earliest_date(self):
+        day = self.cleaned_data["earliest_date"]
+        if day and day < timezone.localdate():
+            raise forms.ValidationError(_("The earliest date cannot be in the past."))
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        earliest, latest = cleaned.get("earliest_date"), cleaned.get("latest_date")
+        if earliest and latest and latest < earliest:
+            self.add_error(
+                "latest_date", _("The latest date must be on or after the earliest date.")
+            )
+        return cleaned
+
+    def _post_clean(self):
+        # The model's clean() repeats the date-order check; one message is enough.
+        if "latest_date" in self.errors:
+            self.instance.latest_date = None
+        super()._post_clean()
+
+
+class AboutYouForm(StepForm):
+    language = forms.ChoiceField(
+        label=_("Which language should we write to you in?"),
+        choices=settings.LANGUAGES,
+    )
+
+    class Meta:
+        model = Booking
+        fields = ["name", "email", "phone", "birth_date", "language"]
+        labels = {
+            "name": _("Your full name"),
+            "email": _("Your e-mail address"),
+            "phone": _("Your phone number"),
+            "birth_date": _("Your date of birth"),
+        }
+        help_texts = {
+            "email": _("We send the confirmation and your personal link here."),
+            "phone": _("A Danish number, or a foreign one starting with + and the country code."),
+            "birth_date": _("Please do not write your CPR number: we ask for it at the visit."),
+        }
+        widgets = {
+            "birth_date": DateInput(),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+            "name": forms.TextInput(attrs={"autocomplete": "name"}),
+        }
+        error_messages = {
+            "name": {"required": _("Please write your name.")},
+            "email": {
+                "required": _("Please write your e-mail address."),
+                "invalid": _("Please write a valid e-mail address, for example name@example.com."),
+            },
+            "phone": {"required": _("Please write your phone number.")},
+            "birth_date": {
+                "required": _("Please write your date of birth."),
+                "invalid": _("Please write a date, for example 1960-04-30."),
+            },
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "email", "phone", "birth_date"):
+            self.fields[name].required = True
+        if not self.instance.name and not self.is_bound:
+            # A new draft: write in the language of the page the patient is reading.
+            self.initial["language"] = get_language()
+        today = timezone.localdate()
+        self.fields["birth_date"].widget.attrs.update(
+            max=today.isoformat(), min=years_before(today, MAX_AGE_YEARS).isoformat()
+        )
+        self.helper.layout = Layout("name", "email", "phone", "birth_date", "language")
+
+    def clean_phone(self):
+        return normalise_phone(self.cleaned_data["phone"])
+
+    def clean_birth_date(self):
+        day = self.cleaned_data["birth_date"]
+        today = timezone.localdate()
+        if day > today:
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        if day < years_before(today, MAX_AGE_YEARS):
+            raise forms.ValidationError(
+                _("Please check the year: the date is more than 120 years ago.")
+            )
+        return day
+
+
+class AnticoagulantChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return str(obj)
+
+
+class ChecklistForm(StepForm):
+    """The checklist items that apply to the chosen appointment type."""
+
+    anticoagulants = AnticoagulantChoiceField(
+        label=_("Which medicine?"),
+        queryset=Anticoagulant.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Tick all you take. If yours is not in the list, write it below."),
+    )
+    summary_names = {"companion_confirmed": _("Companion")}
+
+    class Meta:
+        model = Booking
+        fields = [
+            "imaging_status",
+            "scan_date",
+            "scan_body_area",
+            "scan_modality",
+            "takes_blood_thinners",
+            "anticoagulants",
+            "other_medicine",
+            "companion_confirmed",
+            "companion_name",
+            "companion_phone",
+        ]
+        labels = {
+            "imaging_status": _("Your X-ray or scan images"),
+            "scan_date": _("When was the scan made?"),
+            "scan_body_area": _("Which part of the body was scanned?"),
+            "scan_modality": _("Kind of scan"),
+            "takes_blood_thinners": _("Do you take blood-thinning medicine?"),
+            "other_medicine": _("Other blood-thinning medicine"),
+            "companion_confirmed": _(
+                "An adult will come with me and drive me home after the treatment."
+            ),
+            "companion_name": _("Their name"),
+            "companion_phone": _("Their phone number"),
+        }
+        help_texts = {
+            "scan_date": _("Approximately is fine. A scan under 2 years old can usually be used."),
+            "scan_body_area": _("For example: neck, lower back, right hip."),
+            "other_medicine": _("Optional. In your own words."),
+            "companion_confirmed": _(
+                "The local anaesthetic can make you drowsy, so you should not drive yourself. "
+                "You can also confirm this later."
+            ),
+            "companion_name": _("Optional."),
+            "companion_phone": _("Optional."),
+        }
+        widgets = {
+            "imaging_status": forms.RadioSelect,
+            "scan_date": DateInput(),
+            "scan_modality": forms.RadioSelect,
+            "takes_blood_thinners": forms.RadioSelect,
+        }
+        error_messages = {
+            "imaging_status": {"required": _("Please tell us about your images.")},
+            "takes_blood_thinners": {
+                "required": _("Please tell us if you take blood-thinning medicine.")
+            },
+            "scan_date": {"invalid": _("Please write a date, for example 2025-10-01.")},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kind = self.instance.appointment_type
+        parts = []
+        if kind.imaging != AppointmentType.Imaging.NOT_NEEDED:
+            self.fields["imaging_status"].required = (
+                kind.imaging == AppointmentType.Imaging.REQUIRED
+            )
+            self.fields["imaging_status"].choices = Booking.ImagingStatus.choices
+            self.fields["scan_modality"].choices = Booking.Modality.choices
+            self.fields["scan_date"].widget.attrs["max"] = timezone.localdate().isoformat()
+            parts.append(
+                Fieldset(
+                    _("X-ray or scan images"),
+                    "imaging_status",
+                    "scan_date",
+                    "scan_body_area",
+                    "scan_modality",
+                    css_class="checklist-fieldset",
+                )
+            )
+        else:
+            for name in ("imaging_status", "scan_date", "scan_body_area", "scan_modality"):
+                del self.fields[name]
+        if kind.asks_about_blood_thinners:
+            self.fields["takes_blood_thinners"].required = True
+            self.fields["takes_blood_thinners"].choices = Booking.Answer.choices
+            self.fields["anticoagulants"].queryset = Anticoagulant.objects.filter(active=True)
+            parts.append(
+                Fieldset(
+                    _("Blood-thinning medicine"),
+                    HTML(format_html('<p class="alert alert-warning">{}</p>', DO_NOT_STOP)),
+                    "takes_blood_thinners",
+                    "anticoagulants",
+                    "other_medicine",
+                    css_class="checklist-fieldset",
+                )
+            )
+        else:
+            for name in ("takes_blood_thinners", "anticoagulants", "other_medicine"):
+                del self.fields[name]
+        if kind.companion_required:
+            self.fields["companion_phone"].widget.attrs.update(autocomplete="off", inputmode="tel")
+            parts.append(
+                Fieldset(
+                    _("Someone to drive you home"),
+                    "companion_confirmed",
+                    "companion_name",
+                    "companion_phone",
+                    css_class="checklist-fieldset",
+                )
+            )
+        else:
+            for name in ("companion_confirmed", "companion_name", "companion_phone"):
+                del self.fields[name]
+        self.helper.layout = Layout(*parts)
+
+    def clean_scan_date(self):
+        day = self.cleaned_data.get("scan_date")
+        if day and day > timezone.localdate():
+            raise forms.ValidationError(_("The date of the scan cannot be in the future."))
+        return day
+
+    def clean_companion_phone(self):
+        value = self.cleaned_data.get("companion_phone", "")
+        return normalise_phone(value) if value else value
+
+
+class ReviewForm(forms.Form):
+    """The last step: consent to processing health data, then send."""
+
+    consent = forms.BooleanField(
+        error_messages={
+            "required": _(
+                "Please tick the box to allow us to process your health information. "
+                "We cannot handle your request without it."
+            ),
+        },
+    )
+    consent_version = forms.IntegerField(widget=forms.HiddenInput)
+    summary_names = {"consent": _("Consent")}
+
+    def __init__(self, *args, consent_text: ConsentText, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.consent_text = consent_text
+        self.fields["consent"].label = self._consent_label()
+        self.fields["consent_version"].initial = consent_text.pk
+        self.consent_changed = bool(
+            self.is_bound and self.data.get("consent_version") != str(consent_text.pk)
+        )
+        if self.consent_changed:
+            # The consent text changed since the page was shown: ask again.
+            self.data = self.data.copy()
+            self.data["consent_version"] = str(consent_text.pk)
+            self.data.pop("consent", None)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout("consent", "consent_version")
+
+    def _consent_label(self):
+        text = self.consent_text.text
+        language = field_language(self.consent_text, "text")
+        if language != get_language():
+            return format_html('<span lang="{}">{}</span>', language, text)
+        return text
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.consent_changed:
+            self.errors.pop("consent", None)
+            self.add_error(
+                "consent",
+                _("The consent text has changed. Please read it and tick the box again."),
+            )
+        return cleaned
+
+    error_summary = StepForm.error_summary
+
+
+class NewLinkForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        help_text=_("The address you gave when you asked for the appointment."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": _("Please write your e-mail address."),
+            "invalid": _("Please write a valid e-mail address, for example name@example.com."),
+        },
+    )
+    summary_names: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "email", Submit("send", _("Send me a new link"), css_class="btn-lg")
+        )
+
+    error_summary = StepForm.error_summary
+
+
+class CompanionForm(forms.ModelForm):
+    summary_names = {"companion_confirmed": _("Companion")}
+
+    class Meta:
+        model = Booking
+        fields = ["companion_confirmed", "companion_name", "companion_phone"]
+        labels = ChecklistForm.Meta.labels
+        help_texts = {"companion_name": _("Optional."), "companion_phone": _("Optional.")}
+        error_messages = {
+            "companion_confirmed": {
+                "required": _("Please tick the box to confirm that someone will come with you.")
+            }
+        }
+
+    def __init__(self, *args, action: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["companion_confirmed"].required = True
+        self.fields["companion_phone"].widget.attrs.update(inputmode="tel")
+        self.helper = FormHelper()
+        self.helper.form_action = action
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "companion_confirmed",
+            "companion_name",
+            "companion_phone",
+            Submit("confirm_companion", _("Confirm"), css_class="btn-lg"),
+        )
+
+    def clean_companion_phone(self):
+        value = self.cleaned_data.get("companion_phone", "")
+        return normalise_phone(value) if value else value
+
+    error_summary = StepForm.error_summary
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you cancel?"),
+        max_length=1000,
+        validators=[validate_plain_text],
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "A few words help us. For example: I feel better, or the time does not suit me."
+        ),
+        error_messages={"required": _("Please write a few words about why you cancel.")},
+    )
+    summary_names: dict = {}
+
+    def __init__(self, *args, action: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_action = action
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "reason",
+            Div(
+                Submit("cancel", _("Cancel my appointment"), css_class="btn-danger btn-lg"),
+                css_class="form-actions",
+            ),
+        )
+
+    error_summary = StepForm.error_summary

@@ -1,0 +1,68 @@
+"""Delete booking drafts that were never sent within DRAFT_LIFETIME (7 days), with
+their uploaded files, and files left in the upload folder by interrupted uploads.
+
+    manage.py purge_drafts [--dry-run]
+
+Run it daily (cron or a systemd timer).
+"""
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from booking.models import Booking, Upload
+from booking.uploads import delete_upload_files, incoming_dir, private_storage
+
+# Files in incoming/ older than this belong to no request still running.
+INCOMING_MAX_AGE_SECONDS = 24 * 60 * 60
+
+
+class Command(BaseCommand):
+    help = "Delete drafts never sent within 7 days, with their uploaded files."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List what would be removed; remove nothing."
+        )
+
+    def handle(self, *args, dry_run=False, **options):
+        verb = "Would remove" if dry_run else "Removed"
+        drafts = list(Booking.objects.stale_drafts().order_by("created_at"))
+        files = 0
+        for booking in drafts:
+            uploads = list(Upload.objects.filter(booking=booking))
+            if dry_run:
+                names = [upload.file.name for upload in uploads]
+            else:
+                with transaction.atomic():
+                    # The draft's history holds the same personal data: it goes too.
+                    pk = booking.pk
+                    booking.delete()
+                    Booking.history.filter(id=pk).delete()
+                names = delete_upload_files(uploads)
+                folder = Path(private_storage().path(f"bookings/{pk}"))
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+            files += len(names)
+            self.stdout.write(
+                f"{verb} draft {booking.reference} (created {booking.created_at:%Y-%m-%d}) "
+                f"with {len(names)} file(s)"
+            )
+            for name in names:
+                self.stdout.write(f"  {name}")
+
+        leftovers = 0
+        cutoff = time.time() - INCOMING_MAX_AGE_SECONDS
+        for path in incoming_dir().iterdir():
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                leftovers += 1
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+                self.stdout.write(f"{verb} interrupted upload {path.name}")
+
+        self.stdout.write(
+            f"{verb} {len(drafts)} draft(s), {files} uploaded file(s), "
+            f"{leftovers} interrupted upload(s)."
+        )

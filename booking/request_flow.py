@@ -1,0 +1,187 @@
+"""The patient's side of a booking: the draft, sending the request, and later changes.
+
+Keyword-only services called by booking/views.py. A draft Booking is made at the
+first step and filled in step by step, so nothing is lost when the patient goes
+back, makes a mistake or leaves for a while. Sending is idempotent: a double
+click on "send" makes one request, not two.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from booking.emails import send_booking_message
+from booking.models import Anticoagulant, AppointmentType, Booking
+from clinic.models import ConsentText
+from conditions.models import Condition
+
+DRAFT_FIELDS = {
+    "condition",
+    "painful_area",
+    "earliest_date",
+    "latest_date",
+    "weekdays",
+    "time_of_day",
+    "time_wishes",
+    "name",
+    "email",
+    "phone",
+    "birth_date",
+    "language",
+    "message",
+    "imaging_status",
+    "scan_date",
+    "scan_body_area",
+    "scan_modality",
+    "takes_blood_thinners",
+    "other_medicine",
+    "companion_confirmed",
+    "companion_name",
+    "companion_phone",
+}
+
+
+def start_draft(
+    *,
+    appointment_type: AppointmentType,
+    language: str,
+    condition: Condition | None = None,
+    painful_area: str = "",
+) -> Booking:
+    """A new draft booking; the view keeps its pk in the session."""
+    return Booking.objects.create(
+        status=Booking.Status.DRAFT,
+        appointment_type=appointment_type,
+        condition=condition,
+        painful_area=painful_area,
+        language=language,
+    )
+
+
+def update_draft(
+    *,
+    booking: Booking,
+    appointment_type: AppointmentType | None = None,
+    anticoagulants: list[Anticoagulant] | None = None,
+    **fields,
+) -> Booking:
+    """Store one step's answers on the draft. Unknown field names are a programming error."""
+    if booking.status != Booking.Status.DRAFT:
+        raise ValueError("Only a draft can be changed through the request flow.")
+    unknown = set(fields) - DRAFT_FIELDS
+    if unknown:
+        raise TypeError(f"Not fields of the request flow: {sorted(unknown)}")
+    if appointment_type is not None:
+        booking.appointment_type = appointment_type
+    for name, value in fields.items():
+        setattr(booking, name, value)
+    booking.save()
+    if anticoagulants is not None:
+        booking.anticoagulants.set(anticoagulants)
+    return booking
+
+
+@transaction.atomic
+def submit_request(
+    *, booking: Booking, consent_text: ConsentText, site_url: str = ""
+) -> tuple[Booking, bool]:
+    """Send the draft to the clinic: record consent, mark it requested, send the e-mails.
+
+    Returns (booking, sent_now). A booking that was already sent (a second click,
+    a reloaded page) is returned unchanged with sent_now False, and no e-mail goes out.
+    The row is locked while it is checked, so two simultaneous clicks send once.
+    """
+    locked = Booking.objects.select_for_update().get(pk=booking.pk)
+    if locked.status != Booking.Status.DRAFT:
+        return locked, False
+    now = timezone.now()
+    locked.status = Booking.Status.REQUESTED
+    locked.consent_text = consent_text
+    locked.consent_given_at = now
+    locked.submitted_at = now
+    locked.save()
+    send_booking_message(booking=locked, kind="received", site_url=site_url)
+    send_booking_message(booking=locked, kind="clinic_new_request", site_url=site_url)
+    return locked, True
+
+
+def confirm_companion(*, booking: Booking, name: str = "", phone: str = "") -> Booking:
+    """The patient confirms an adult will come along and drive them home."""
+    booking.companion_confirmed = True
+    booking.companion_name = name
+    booking.companion_phone = phone
+    booking.save(
+        update_fields=["companion_confirmed", "companion_name", "companion_phone", "updated_at"]
+    )
+    return booking
+
+
+CANCELLABLE = (Booking.Status.REQUESTED, Booking.Status.CONFIRMED)
+
+
+def cancel_by_patient(*, booking: Booking, reason: str, site_url: str = "") -> Booking:
+    """The patient cancels from the private page.
+
+    Uses the staff side's `booking.services.cancel_booking` when it exists (it frees
+    the time and tells whoever needs to know); until then the status and reason are
+    set here and the patient gets the "cancelled" e-mail.
+    """
+    if booking.status not in CANCELLABLE:
+        return booking
+    try:
+        from booking.services import cancel_booking
+    except ImportError:
+        cancel_booking = None
+    if cancel_booking is not None:
+        return cancel_booking(booking=booking, reason=reason) or booking
+    booking.status = Booking.Status.CANCELLED
+    booking.cancel_reason = reason
+    booking.save(update_fields=["status", "cancel_reason", "updated_at"])
+    send_booking_message(booking=booking, kind="cancelled", site_url=site_url)
+    return booking
+
+
+def send_new_links(*, email: str, site_url: str = "") -> int:
+    """E-mail a fresh private link for each open booking made with this address.
+
+    Returns how many were sent; the page that calls this says the same either way.
+    """
+    bookings = Booking.objects.sent().filter(email__iexact=email.strip(), status__in=CANCELLABLE)
+    count = 0
+    for booking in bookings[:5]:
+        send_booking_message(booking=booking, kind="new_link", site_url=site_url)
+        count += 1
+    return count
+
+
+# --- Rate limits (shared cache, so they hold across the web server's processes) ---
+
+
+def _rate_key(scope: str, address: str) -> str:
+    return f"booking:rate:{scope}:{address}"
+
+
+def over_rate_limit(address: str, scope: str = "request") -> bool:
+    """True when this address has sent as many requests as the period allows."""
+    return (cache.get(_rate_key(scope, address)) or 0) >= settings.BOOKING_RATE_LIMIT
+
+
+def count_request(address: str, scope: str = "request") -> bool:
+    """Count one request from `address`; False when it goes over the limit."""
+    key = _rate_key(scope, address)
+    timeout = settings.BOOKING_RATE_LIMIT_SECONDS
+    cache.add(key, 0, timeout=timeout)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=timeout)
+        count = 1
+    return count <= settings.BOOKING_RATE_LIMIT
+
+
+def note_uploads(*, booking: Booking) -> None:
+    """Images arrived: the imaging item now says so, whatever the patient chose before."""
+    if booking.imaging_status != Booking.ImagingStatus.UPLOADED and booking.uploads.exists():
+        booking.imaging_status = Booking.ImagingStatus.UPLOADED
+        booking.save(update_fields=["imaging_status", "updated_at"])

@@ -1,0 +1,156 @@
+"""The upload endpoint's body: `handle_upload(request, booking)`.
+
+The patient-side views resolve the booking and check access, then return
+``handle_upload(request, booking)``. Those views must be marked with
+``@accepts_uploads`` (Django's ``csrf_exempt``): the CSRF middleware would otherwise
+read request.POST, and so parse the whole multipart body with the default upload
+handlers, before ours is in place. ``handle_upload`` puts the streaming handler in
+first and then checks the CSRF token itself (``csrf_protect``), as Django's docs
+describe for views that change the upload handlers. Nothing in the view may touch
+request.POST or request.FILES before calling it.
+"""
+
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.template.defaultfilters import filesizeformat
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from booking.uploads import StreamingUploadHandler, UploadRejected, save_upload
+
+logger = logging.getLogger(__name__)
+
+FIELD_NAME = "files"
+# Refusals listed one by one in the page's messages; the rest are counted.
+MAX_MESSAGES = 10
+
+accepts_uploads = csrf_exempt
+"""Decorator for views that call handle_upload (which checks the CSRF token itself)."""
+
+
+class HttpResponseSeeOther(HttpResponseRedirect):
+    status_code = 303
+
+
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "") or bool(
+        request.headers.get("X-Requested-With")
+    )
+
+
+def describe(upload) -> dict:
+    data = {
+        "id": upload.pk,
+        "name": upload.original_name,
+        "kind": upload.kind,
+        "kind_label": str(upload.get_kind_display()),
+        "size": upload.size,
+        "size_label": filesizeformat(upload.size),
+    }
+    nested = getattr(upload, "nested_archives", None)
+    if nested:
+        data["nested_archives"] = nested
+        data["note"] = _("It holds other archives inside; the clinic will look at them.")
+    return data
+
+
+def handle_upload(request, booking, *, redirect_to: str | None = None):
+    """Keep every acceptable file under the field "files" on the booking.
+
+    Answers JSON {"accepted": [...], "refused": [{"name", "reason"}]} when the
+    request asks for JSON (Accept: application/json or X-Requested-With), else a
+    303 redirect back (to `redirect_to`, the same-site Referer or this URL) with a
+    message naming each refused file.
+    """
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    handler = StreamingUploadHandler(request)
+    if hasattr(request, "_files"):
+        # Still works (Django's handlers kept the files in memory or FILE_UPLOAD_TEMP_DIR
+        # and save_upload copies them), but without the streaming size cut-off.
+        logger.warning(
+            "request.FILES was read before handle_upload(): mark the view with "
+            "booking.upload_views.accepts_uploads so uploads stream to private storage."
+        )
+    else:
+        request.upload_handlers.insert(0, handler)
+    try:
+        return _checked_upload(request, booking, handler, redirect_to)
+    except TooManyFilesSent:
+        return _failure(request, redirect_to, _("Too many files were sent at once."))
+    except (RequestDataTooBig, MultiPartParserError):
+        return _failure(request, redirect_to, _("The files could not be received. Try again."))
+    finally:
+        handler.discard_leftovers()
+
+
+def _back(request, redirect_to):
+    if redirect_to:
+        return HttpResponseSeeOther(redirect_to)
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseSeeOther(referer)
+    return HttpResponseSeeOther(request.get_full_path())
+
+
+def _failure(request, redirect_to, message):
+    if wants_json(request):
+        return JsonResponse({"accepted": [], "refused": [], "error": message}, status=400)
+    messages.error(request, message)
+    return _back(request, redirect_to)
+
+
+@csrf_protect
+def _checked_upload(request, booking, handler, redirect_to):
+    files = request.FILES.getlist(FIELD_NAME)
+    accepted = []
+    refused = [{"name": name, "reason": reason} for name, reason in handler.refused]
+    user = getattr(request, "user", None)
+    for uploaded_file in files:
+        try:
+            upload = save_upload(booking=booking, uploaded_file=uploaded_file, user=user)
+        except UploadRejected as exc:
+            refused.append({"name": exc.name, "reason": exc.reason})
+        else:
+            accepted.append(describe(upload))
+
+    if not accepted and not refused:
+        return _failure(request, redirect_to, _("Choose one or more files first."))
+
+    if wants_json(request):
+        return JsonResponse({"accepted": accepted, "refused": refused})
+
+    if accepted:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d file was received.", "%(count)d files were received.", len(accepted)
+            )
+            % {"count": len(accepted)},
+        )
+    for item in refused[:MAX_MESSAGES]:
+        messages.error(
+            request,
+            _("%(name)s was not accepted: %(reason)s")
+            % {"name": item["name"], "reason": item["reason"]},
+        )
+    if len(refused) > MAX_MESSAGES:
+        rest = len(refused) - MAX_MESSAGES
+        messages.error(
+            request,
+            ngettext(
+                "%(count)d more file was not accepted.",
+                "%(count)d more files were not accepted.",
+                rest,
+            )
+            % {"count": rest},
+        )
+    return _back(request, redirect_to)

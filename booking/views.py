@@ -1,0 +1,460 @@
+"""The patient's pages: the appointment request flow, and the private booking page.
+
+The request flow is one step per screen and works without JavaScript. The draft
+Booking is made at the first step and its pk kept in the session, so going back,
+an error, or a CSRF failure after a long pause never loses an answer. None of
+these pages is page-cached: they are personal and carry CSRF tokens.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from booking import access, request_flow
+from booking.calendar import booking_ics
+from booking.checklist import checklist, scan_too_old
+from booking.forms import (
+    AboutYouForm,
+    CancelForm,
+    ChecklistForm,
+    CompanionForm,
+    NewLinkForm,
+    ReviewForm,
+    WhatForm,
+    WhenForm,
+)
+from booking.models import Booking
+from clinic.i18n import get_by_translated_slug
+from clinic.models import ConsentText
+from conditions.models import Condition
+
+DRAFT_SESSION_KEY = "booking_draft_id"
+SENT_SESSION_KEY = "booking_sent_id"
+UPLOAD_WIDGET = "booking/includes/upload_widget.html"
+
+try:
+    from booking.upload_views import accepts_uploads
+except ImportError:  # the uploads part is not there: no upload views either
+    from django.views.decorators.csrf import csrf_exempt as accepts_uploads
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    form_class: type | None
+
+
+STEPS = [
+    Step("what", gettext_lazy("What would you like to book?"), WhatForm),
+    Step("when", gettext_lazy("When can you come?"), WhenForm),
+    Step("about", gettext_lazy("About you"), AboutYouForm),
+    Step("checklist", gettext_lazy("Before your treatment"), ChecklistForm),
+    Step("review", gettext_lazy("Check and send"), None),
+]
+STEP_BY_NAME = {step.name: step for step in STEPS}
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def site_url(request) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def current_draft(request) -> Booking | None:
+    pk = request.session.get(DRAFT_SESSION_KEY)
+    if not pk:
+        return None
+    return Booking.objects.drafts().select_related("appointment_type").filter(pk=pk).first()
+
+
+def steps_for(draft: Booking | None) -> list[Step]:
+    """The steps this draft goes through: no checklist step when its type has none."""
+    if draft is not None and not draft.appointment_type.has_checklist:
+        return [step for step in STEPS if step.name != "checklist"]
+    return STEPS
+
+
+def step_url(name: str) -> str:
+    return reverse(f"booking:{name}")
+
+
+def first_missing_step(draft: Booking) -> str | None:
+    """The first step whose required answers are missing (someone jumped ahead)."""
+    if not draft.earliest_date:
+        return "when"
+    if not (draft.name and draft.email and draft.phone and draft.birth_date):
+        return "about"
+    kind = draft.appointment_type
+    if (kind.imaging == kind.Imaging.REQUIRED and not draft.imaging_status) or (
+        kind.asks_about_blood_thinners and not draft.takes_blood_thinners
+    ):
+        return "checklist"
+    return None
+
+
+def upload_handler():
+    """The uploads developer's view function, once it exists."""
+    try:
+        from booking.upload_views import handle_upload
+    except ImportError:
+        return None
+    try:
+        get_template(UPLOAD_WIDGET)
+    except TemplateDoesNotExist:
+        return None
+    return handle_upload
+
+
+def step_context(draft: Booking | None, current: str) -> dict:
+    steps = steps_for(draft)
+    names = [step.name for step in steps]
+    index = names.index(current)
+    return {
+        "steps": steps,
+        "step": STEP_BY_NAME[current],
+        "step_number": index + 1,
+        "step_count": len(steps),
+        "previous_url": step_url(names[index - 1]) if index else None,
+        "draft": draft,
+    }
+
+
+def next_step_url(draft: Booking, current: str) -> str:
+    names = [step.name for step in steps_for(draft)]
+    return step_url(names[names.index(current) + 1])
+
+
+# --- The request flow -----------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_what(request):
+    draft = current_draft(request)
+    if request.method == "POST":
+        form = WhatForm(request.POST, instance=draft or Booking())
+        if form.is_valid():
+            data = form.cleaned_data
+            if draft is None:
+                draft = request_flow.start_draft(
+                    appointment_type=data["appointment_type"],
+                    condition=data["condition"],
+                    painful_area=data["painful_area"],
+                    language=translation.get_language(),
+                )
+                request.session[DRAFT_SESSION_KEY] = draft.pk
+            else:
+                request_flow.update_draft(booking=draft, **data)
+            return redirect(next_step_url(draft, "what"))
+    else:
+        initial = {}
+        slug = request.GET.get("condition", "")
+        if slug and draft is None:
+            condition = get_by_translated_slug(Condition.objects.published(), slug)
+            if condition is not None:
+                initial["condition"] = condition.pk
+        form = WhatForm(instance=draft, initial=initial)
+    return render_step(request, draft, "what", form)
+
+
+def render_step(request, draft, name: str, form, status: int = 200, **extra):
+    context = step_context(draft, name) | {"form": form} | extra
+    return render(request, "booking/step.html", context, status=status)
+
+
+def _simple_step(request, name: str):
+    draft = current_draft(request)
+    if draft is None:
+        return redirect_to_start(request)
+    form_class = STEP_BY_NAME[name].form_class
+    if request.method == "POST":
+        form = form_class(request.POST, instance=draft)
+        if form.is_valid():
+            request_flow.update_draft(booking=draft, **form.cleaned_data)
+            return redirect(next_step_url(draft, name))
+    else:
+        form = form_class(instance=draft)
+    return render_step(request, draft, name, form)
+
+
+def redirect_to_start(request):
+    if request.session.get(SENT_SESSION_KEY):
+        return redirect("booking:thanks")
+    return redirect("booking:what")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_when(request):
+    return _simple_step(request, "when")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_about(request):
+    return _simple_step(request, "about")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_checklist(request):
+    draft = current_draft(request)
+    if draft is None:
+        return redirect_to_start(request)
+    if not draft.appointment_type.has_checklist:
+        return redirect("booking:review")
+    if request.method == "POST":
+        form = ChecklistForm(request.POST, instance=draft)
+        if form.is_valid():
+            request_flow.update_draft(booking=draft, **form.cleaned_data)
+            return redirect("booking:review")
+    else:
+        form = ChecklistForm(instance=draft)
+    extra = {"scan_too_old": scan_too_old(draft)}
+    if upload_handler() and draft.appointment_type.imaging != "not_needed":
+        extra |= {"upload_url": reverse("booking:draft_upload"), "uploads": draft.uploads.all()}
+    return render_step(request, draft, "checklist", form, **extra)
+
+
+@accepts_uploads
+@never_cache
+@require_http_methods(["POST"])
+def draft_upload(request):
+    """Files arrive on the draft while the patient is still in the flow.
+
+    handle_upload checks the CSRF token itself, after putting its streaming handler
+    in place; nothing here may read request.POST or request.FILES before it.
+    """
+    draft = current_draft(request)
+    handler = upload_handler()
+    if draft is None or handler is None:
+        raise Http404
+    response = handler(request, draft, redirect_to=reverse("booking:checklist"))
+    request_flow.note_uploads(booking=draft)
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_review(request):
+    draft = current_draft(request)
+    if draft is None:
+        # A second click on "send" lands here after the first one went through.
+        return redirect_to_start(request)
+    missing = first_missing_step(draft)
+    if missing:
+        return redirect(step_url(missing))
+    consent_text = ConsentText.objects.current(ConsentText.Kind.HEALTH_DATA)
+    rate_limited = False
+    form = None
+    if consent_text is not None:
+        if request.method == "POST":
+            form = ReviewForm(request.POST, consent_text=consent_text)
+            address = client_address(request)
+            if request_flow.over_rate_limit(address):
+                rate_limited = True
+            elif form.is_valid():
+                booking, _sent_now = request_flow.submit_request(
+                    booking=draft, consent_text=consent_text, site_url=site_url(request)
+                )
+                request_flow.count_request(address)
+                request.session.pop(DRAFT_SESSION_KEY, None)
+                request.session[SENT_SESSION_KEY] = booking.pk
+                return redirect("booking:thanks")
+        else:
+            form = ReviewForm(consent_text=consent_text)
+        # The consent text is in front of the patient now: lock this version.
+        consent_text.mark_shown()
+    context = step_context(draft, "review") | {
+        "form": form,
+        "rate_limited": rate_limited,
+        "items": checklist(draft),
+        "scan_too_old": scan_too_old(draft),
+        "medicines": list(draft.anticoagulants.all()),
+        "upload_count": draft.uploads.count(),
+        "weekday_names": weekday_names(draft),
+    }
+    return render(request, "booking/review.html", context, status=429 if rate_limited else 200)
+
+
+def weekday_names(booking: Booking) -> list[str]:
+    from booking.forms import WEEKDAYS
+
+    names = dict(WEEKDAYS)
+    return [str(names[day]) for day in sorted(booking.weekdays or []) if day in names]
+
+
+@never_cache
+@require_GET
+def thanks(request):
+    pk = request.session.get(SENT_SESSION_KEY)
+    booking = Booking.objects.sent().filter(pk=pk).first() if pk else None
+    if booking is None:
+        return redirect("booking:what")
+    link = site_url(request) + access.private_path(booking, translation.get_language())
+    return render(request, "booking/thanks.html", {"booking": booking, "private_link": link})
+
+
+# --- The private page -------------------------------------------------------------
+
+
+def link_invalid(request):
+    """The same answer for an expired, a forged and an unknown link."""
+    return render(request, "booking/link_invalid.html", status=404)
+
+
+def private_context(request, booking: Booking, token: str, **forms) -> dict:
+    items = checklist(booking)
+    kind = booking.appointment_type
+    active = booking.status in request_flow.CANCELLABLE
+    context = {
+        "booking": booking,
+        "token": token,
+        "items": items,
+        "active": active,
+        "scan_too_old": scan_too_old(booking),
+        "shows_blood_thinners": kind.asks_about_blood_thinners
+        and booking.takes_blood_thinners in (Booking.Answer.YES, Booking.Answer.DONT_KNOW),
+        "ics_url": reverse("booking:private_ics", kwargs={"token": token})
+        if booking.status == Booking.Status.CONFIRMED and booking.starts_at
+        else None,
+        "companion_form": forms.get("companion_form")
+        or CompanionForm(
+            instance=booking,
+            action=reverse("booking:private_companion", kwargs={"token": token}),
+        ),
+        "cancel_form": forms.get("cancel_form")
+        or CancelForm(action=reverse("booking:private_cancel", kwargs={"token": token})),
+        "show_companion_form": active and kind.companion_required,
+    }
+    if active and kind.imaging != "not_needed" and upload_handler():
+        context |= {
+            "upload_url": reverse("booking:private_upload", kwargs={"token": token}),
+            "uploads": booking.uploads.all(),
+        }
+    return context
+
+
+def render_private(request, booking, token, status=200, **forms):
+    return render(
+        request,
+        "booking/private.html",
+        private_context(request, booking, token, **forms),
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+def private(request, token):
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    return render_private(request, booking, token)
+
+
+@never_cache
+@require_POST
+def private_companion(request, token):
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    form = CompanionForm(
+        request.POST,
+        instance=booking,
+        action=reverse("booking:private_companion", kwargs={"token": token}),
+    )
+    if booking.status in request_flow.CANCELLABLE and form.is_valid():
+        request_flow.confirm_companion(
+            booking=booking,
+            name=form.cleaned_data["companion_name"],
+            phone=form.cleaned_data["companion_phone"],
+        )
+        messages.success(request, _("Thank you. We have noted who will drive you home."))
+        return redirect("booking:private", token=token)
+    booking.refresh_from_db()
+    return render_private(request, booking, token, companion_form=form)
+
+
+@never_cache
+@require_POST
+def private_cancel(request, token):
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    form = CancelForm(
+        request.POST, action=reverse("booking:private_cancel", kwargs={"token": token})
+    )
+    if booking.status in request_flow.CANCELLABLE and form.is_valid():
+        request_flow.cancel_by_patient(
+            booking=booking, reason=form.cleaned_data["reason"], site_url=site_url(request)
+        )
+        messages.success(request, _("Your appointment has been cancelled."))
+        return redirect("booking:private", token=token)
+    return render_private(request, booking, token, cancel_form=form)
+
+
+@never_cache
+@require_GET
+def private_ics(request, token):
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    if booking.status != Booking.Status.CONFIRMED or booking.starts_at is None:
+        raise Http404
+    response = HttpResponse(booking_ics(booking, site_url(request)), content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="appointment-{booking.reference}.ics"'
+    return response
+
+
+@accepts_uploads
+@never_cache
+@require_http_methods(["POST"])
+def private_upload(request, token):
+    booking = access.booking_for_token(token)
+    handler = upload_handler()
+    if booking is None or handler is None or booking.status not in request_flow.CANCELLABLE:
+        return link_invalid(request)
+    response = handler(
+        request, booking, redirect_to=reverse("booking:private", kwargs={"token": token})
+    )
+    request_flow.note_uploads(booking=booking)
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def new_link(request):
+    """Ask for a fresh private link. Answers the same whatever the address."""
+    if request.method == "POST":
+        form = NewLinkForm(request.POST)
+        if form.is_valid():
+            address = client_address(request)
+            if not request_flow.over_rate_limit(address, scope="link"):
+                request_flow.count_request(address, scope="link")
+                request_flow.send_new_links(
+                    email=form.cleaned_data["email"], site_url=site_url(request)
+                )
+            return redirect("booking:new_link_sent")
+    else:
+        form = NewLinkForm()
+    return render(request, "booking/new_link.html", {"form": form})
+
+
+@never_cache
+@require_GET
+def new_link_sent(request):
+    return render(request, "booking/new_link.html", {"sent": True})

@@ -1,0 +1,81 @@
+"""purge_drafts: drafts never sent within 7 days go, with their files; nothing else."""
+
+import io
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from PIL import Image
+
+from booking.models import Booking, Upload
+from booking.uploads import incoming_dir, save_upload
+from tests.booking.factories import BookingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Named(io.BytesIO):
+    def __init__(self, name, data):
+        super().__init__(data)
+        self.name = name
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def storage(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    return settings.PRIVATE_STORAGE_ROOT
+
+
+def booking_with_file(status, age_days):
+    booking = BookingFactory(status=status)
+    Booking.objects.filter(pk=booking.pk).update(
+        created_at=timezone.now() - timedelta(days=age_days)
+    )
+    upload = save_upload(booking=booking, uploaded_file=Named("scan.png", png()))
+    return booking, Path(upload.file.path)
+
+
+def test_purge_removes_old_drafts_and_their_files_only(capsys, storage):
+    old_draft, old_file = booking_with_file(Booking.Status.DRAFT, 8)
+    new_draft, new_file = booking_with_file(Booking.Status.DRAFT, 2)
+    old_sent, sent_file = booking_with_file(Booking.Status.REQUESTED, 30)
+    leftover = incoming_dir() / "interrupted"
+    leftover.write_bytes(b"partial")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(leftover, (two_days_ago, two_days_ago))
+
+    call_command("purge_drafts")
+
+    out = capsys.readouterr().out
+    assert old_draft.reference in out
+    assert "Removed 1 draft(s), 1 uploaded file(s), 1 interrupted upload(s)." in out
+    assert not Booking.objects.filter(pk=old_draft.pk).exists()
+    assert not Booking.history.filter(id=old_draft.pk).exists()
+    assert not Upload.objects.filter(booking_id=old_draft.pk).exists()
+    assert not old_file.exists() and not old_file.parent.exists()
+    assert not leftover.exists()
+    assert new_file.exists() and sent_file.exists()
+    assert Booking.objects.filter(pk__in=[new_draft.pk, old_sent.pk]).count() == 2
+    assert Upload.objects.count() == 2
+
+
+def test_dry_run_removes_nothing(capsys):
+    old_draft, old_file = booking_with_file(Booking.Status.DRAFT, 8)
+
+    call_command("purge_drafts", "--dry-run")
+
+    out = capsys.readouterr().out
+    assert f"Would remove draft {old_draft.reference}" in out
+    assert "Would remove 1 draft(s), 1 uploaded file(s)" in out
+    assert Booking.objects.filter(pk=old_draft.pk).exists()
+    assert old_file.exists()
