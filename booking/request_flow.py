@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from booking.emails import send_booking_message
 from booking.models import Anticoagulant, AppointmentType, Booking
+from booking.services import cancel_booking
 from clinic.models import ConsentText
 from conditions.models import Condition
 
@@ -120,26 +121,11 @@ def confirm_companion(*, booking: Booking, name: str = "", phone: str = "") -> B
 CANCELLABLE = (Booking.Status.REQUESTED, Booking.Status.CONFIRMED)
 
 
-def cancel_by_patient(*, booking: Booking, reason: str, site_url: str = "") -> Booking:
-    """The patient cancels from the private page.
-
-    Uses the staff side's `booking.services.cancel_booking` when it exists (it frees
-    the time and tells whoever needs to know); until then the status and reason are
-    set here and the patient gets the "cancelled" e-mail.
-    """
+def cancel_by_patient(*, booking: Booking, reason: str) -> Booking:
+    """The patient cancels from the private page (the same cancelling as staff do)."""
     if booking.status not in CANCELLABLE:
         return booking
-    try:
-        from booking.services import cancel_booking
-    except ImportError:
-        cancel_booking = None
-    if cancel_booking is not None:
-        return cancel_booking(booking=booking, reason=reason) or booking
-    booking.status = Booking.Status.CANCELLED
-    booking.cancel_reason = reason
-    booking.save(update_fields=["status", "cancel_reason", "updated_at"])
-    send_booking_message(booking=booking, kind="cancelled", site_url=site_url)
-    return booking
+    return cancel_booking(booking=booking, reason=reason) or booking
 
 
 def send_new_links(*, email: str, site_url: str = "") -> int:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -34,18 +32,13 @@ from booking.forms import (
     WhenForm,
 )
 from booking.models import Booking
+from booking.upload_views import accepts_uploads, handle_upload
 from clinic.i18n import get_by_translated_slug
 from clinic.models import ConsentText
 from conditions.models import Condition
 
 DRAFT_SESSION_KEY = "booking_draft_id"
 SENT_SESSION_KEY = "booking_sent_id"
-UPLOAD_WIDGET = "booking/includes/upload_widget.html"
-
-try:
-    from booking.upload_views import accepts_uploads
-except ImportError:  # the uploads part is not there: no upload views either
-    from django.views.decorators.csrf import csrf_exempt as accepts_uploads
 
 
 @dataclass(frozen=True)
@@ -103,19 +96,6 @@ def first_missing_step(draft: Booking) -> str | None:
     ):
         return "checklist"
     return None
-
-
-def upload_handler():
-    """The uploads developer's view function, once it exists."""
-    try:
-        from booking.upload_views import handle_upload
-    except ImportError:
-        return None
-    try:
-        get_template(UPLOAD_WIDGET)
-    except TemplateDoesNotExist:
-        return None
-    return handle_upload
 
 
 def step_context(draft: Booking | None, current: str) -> dict:
@@ -224,7 +204,7 @@ def step_checklist(request):
     else:
         form = ChecklistForm(instance=draft)
     extra = {"scan_too_old": scan_too_old(draft)}
-    if upload_handler() and draft.appointment_type.imaging != "not_needed":
+    if draft.appointment_type.imaging != "not_needed":
         extra |= {"upload_url": reverse("booking:draft_upload"), "uploads": draft.uploads.all()}
     return render_step(request, draft, "checklist", form, **extra)
 
@@ -239,10 +219,9 @@ def draft_upload(request):
     in place; nothing here may read request.POST or request.FILES before it.
     """
     draft = current_draft(request)
-    handler = upload_handler()
-    if draft is None or handler is None:
+    if draft is None:
         raise Http404
-    response = handler(request, draft, redirect_to=reverse("booking:checklist"))
+    response = handle_upload(request, draft, redirect_to=reverse("booking:checklist"))
     request_flow.note_uploads(booking=draft)
     return response
 
@@ -340,7 +319,7 @@ def private_context(request, booking: Booking, token: str, **forms) -> dict:
         or CancelForm(action=reverse("booking:private_cancel", kwargs={"token": token})),
         "show_companion_form": active and kind.companion_required,
     }
-    if active and kind.imaging != "not_needed" and upload_handler():
+    if active and kind.imaging != "not_needed":
         context |= {
             "upload_url": reverse("booking:private_upload", kwargs={"token": token}),
             "uploads": booking.uploads.all(),
@@ -399,9 +378,7 @@ def private_cancel(request, token):
         request.POST, action=reverse("booking:private_cancel", kwargs={"token": token})
     )
     if booking.status in request_flow.CANCELLABLE and form.is_valid():
-        request_flow.cancel_by_patient(
-            booking=booking, reason=form.cleaned_data["reason"], site_url=site_url(request)
-        )
+        request_flow.cancel_by_patient(booking=booking, reason=form.cleaned_data["reason"])
         messages.success(request, _("Your appointment has been cancelled."))
         return redirect("booking:private", token=token)
     return render_private(request, booking, token, cancel_form=form)
@@ -425,10 +402,9 @@ def private_ics(request, token):
 @require_http_methods(["POST"])
 def private_upload(request, token):
     booking = access.booking_for_token(token)
-    handler = upload_handler()
-    if booking is None or handler is None or booking.status not in request_flow.CANCELLABLE:
+    if booking is None or booking.status not in request_flow.CANCELLABLE:
         return link_invalid(request)
-    response = handler(
+    response = handle_upload(
         request, booking, redirect_to=reverse("booking:private", kwargs={"token": token})
     )
     request_flow.note_uploads(booking=booking)
