@@ -19,7 +19,9 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
@@ -35,13 +37,9 @@ from conditions.admin import in_every_language
 Status = Booking.Status
 
 SYMBOLS = {DONE: "✓", MISSING: "✗", NEEDS_STAFF: "…"}
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-]
+# Django's own weekday names: translating "Monday" in the project's catalogue
+# would also change how every date is written (capitalised in Danish).
+WEEKDAYS = [(day, capfirst(WEEKDAY_NAMES[day])) for day in range(5)]
 
 
 def client_ip(request) -> str | None:
@@ -738,3 +736,6 @@ class AnticoagulantAdmin(admin.ModelAdmin):
         if obj is not None and obj.bookings.exists():
             return False
         return super().has_delete_permission(request, obj)
+
+
+from booking import review_admin  # noqa: E402, F401  (read-only imaging audit and reviews)

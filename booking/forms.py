@@ -13,7 +13,9 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -22,15 +24,18 @@ from clinic.i18n import field_language
 from clinic.models import ConsentText, validate_plain_text
 from conditions.models import Condition
 
+
+class DangerSubmit(Submit):
+    """A red button for what cannot be undone (crispy's Submit is always btn-primary)."""
+
+    field_classes = "btn btn-danger"
+
+
 MAX_AGE_YEARS = 120
 PHONE_REGION = "DK"
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-]
+# Django's own weekday names: translating "Monday" in the project's catalogue
+# would also change how every date is written (capitalised in Danish).
+WEEKDAYS = [(day, capfirst(WEEKDAY_NAMES[day])) for day in range(5)]
 DO_NOT_STOP = _("Do not stop any medicine until we have agreed a plan with you.")
 
 
@@ -534,7 +539,7 @@ class CancelForm(forms.Form):
         self.helper.layout = Layout(
             "reason",
             Div(
-                Submit("cancel", _("Cancel my appointment"), css_class="btn-danger btn-lg"),
+                DangerSubmit("cancel", _("Cancel my appointment"), css_class="btn-lg"),
                 css_class="form-actions",
             ),
         )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from booking import access, request_flow
+from booking import access, request_flow, review_services
 from booking.calendar import booking_ics
 from booking.checklist import checklist, scan_too_old
 from booking.forms import (
@@ -328,12 +328,9 @@ def private_context(request, booking: Booking, token: str, **forms) -> dict:
 
 
 def render_private(request, booking, token, status=200, **forms):
-    return render(
-        request,
-        "booking/private.html",
-        private_context(request, booking, token, **forms),
-        status=status,
-    )
+    context = private_context(request, booking, token, **forms)
+    context |= review_services.patient_context(booking, context["items"])  # doctor's advice
+    return render(request, "booking/private.html", context, status=status)
 
 
 @never_cache

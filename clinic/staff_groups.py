@@ -41,6 +41,8 @@ GROUP_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("booking", "appointmenttype"): VIEW,
         # Staff maintain the list of blood-thinning medicines; a doctor agrees each plan.
         ("booking", "anticoagulant"): ("add", "change", "view"),
+        # Reception sees that imaging was reviewed and the verdict, never the images.
+        ("booking", "imagingreview"): VIEW,
     },
     DOCTORS: {
         ("clinic", "practitioner"): VIEW,
@@ -49,6 +51,9 @@ GROUP_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("booking", "upload"): ("add", "view"),
         ("booking", "appointmenttype"): VIEW,
         ("booking", "anticoagulant"): ("add", "change", "view"),
+        # The imaging review pages (booking/review_views.py) and the audit, read-only.
+        ("booking", "imagingreview"): ("add", "view", "review_imaging"),
+        ("booking", "imagingaccess"): VIEW,
     },
 }
 

@@ -322,3 +322,14 @@ LOGGING = {
 
 # Demo staff accounts are made only for local development.
 DEMO_ACCOUNTS = DEBUG
+
+# Doctors' imaging review (booking/review_views.py, docs/imaging.md). With nginx in
+# front, images can be sent by nginx itself: the view checks the permission, writes
+# the audit row and answers with X-Accel-Redirect to an `internal` location that
+# maps IMAGING_X_ACCEL_PREFIX to PRIVATE_STORAGE_ROOT.
+IMAGING_SERVE_WITH_X_ACCEL = env_bool("IMAGING_SERVE_WITH_X_ACCEL", False)
+IMAGING_X_ACCEL_PREFIX = env("IMAGING_X_ACCEL_PREFIX", "/private-imaging").rstrip("/")
+# Days after a booking is completed or cancelled before `purge_imaging` may delete its
+# images. No default: Danish law has doctors keep patient records for at least 10
+# years, and the clinic decides whether its record lives here or elsewhere.
+IMAGING_RETENTION_DAYS = env_int("IMAGING_RETENTION_DAYS", 0) or None

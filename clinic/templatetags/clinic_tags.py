@@ -68,6 +68,18 @@ def responsive_image(
     )
 
 
+@register.filter
+def phone(value: str) -> str:
+    """A stored number (+4520123456) as people write it: +45 20 12 34 56."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, "DK")
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 @register.simple_tag(takes_context=True)
 def alternates(context):
     """The same page in every language, for the switcher and hreflang links."""

@@ -142,7 +142,7 @@ def test_the_whole_gold_implantation_flow_makes_one_requested_booking(
     assert review.status_code == 200
     text = review.content.decode()
     assert "I allow the clinic to process my health information." in text
-    assert "Karen Jensen" in text and "+4520123456" in text
+    assert "Karen Jensen" in text and "+45 20 12 34 56" in text
     assert ConsentText.objects.get(pk=consent.pk).locked
 
     response = client.post(url("review"), send_data(consent))

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from booking import services
 from booking.models import Booking, BookingView
@@ -70,9 +70,10 @@ def test_overlapping_time_is_taken_with_a_clear_message(reception, practitioner,
     other = BookingFactory()
     with pytest.raises(TimeTaken) as caught:
         confirm(other, practitioner, at(5, 10, 30), reception)  # 10:30 within 10:00-10:45
-    assert caught.value.messages == [
-        f"This time is already taken for {practitioner}. Choose another time."
-    ]
+    with translation.override("en"):
+        assert caught.value.messages == [
+            f"This time is already taken for {practitioner}. Choose another time."
+        ]
     assert isinstance(caught.value, ValidationError)
     other.refresh_from_db()
     assert other.status == Status.REQUESTED and other.starts_at is None

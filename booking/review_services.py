@@ -1,0 +1,457 @@
+"""The doctors' imaging review: the queue, the verdict, the audit and the window presets.
+
+Every change goes through a function here, so the views stay thin and the tests can
+call the same code. The image files themselves are made by booking/imaging.py (the
+processing); this module only reads them, renders a windowed copy on demand and
+deletes them when the retention period is over (purge_imaging).
+"""
+
+import logging
+import os
+import posixpath
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from io import BytesIO
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from booking import emails
+from booking.checklist import MISSING, Item
+from booking.models import (
+    AppointmentType,
+    Booking,
+    ImagingAccess,
+    ImagingReview,
+    Instance,
+    Series,
+    Study,
+    Upload,
+)
+from booking.uploads import private_storage
+
+logger = logging.getLogger(__name__)
+
+Verdict = ImagingReview.Verdict
+Status = Booking.Status
+
+# --- The queue ------------------------------------------------------------------------
+
+QUEUE_STATUSES = (Status.REQUESTED, Status.CONFIRMED)
+
+
+def awaiting_review():
+    """Sent, active bookings whose imaging waits for a doctor, soonest appointment first.
+
+    Waiting means: not reviewed yet, the appointment type uses imaging, and either
+    files are present that arrived after the latest review (or there is no review),
+    or the radiology department will send them and nobody has reviewed yet.
+    """
+    bookings = (
+        Booking.objects.filter(status__in=QUEUE_STATUSES, imaging_reviewed=False)
+        .exclude(appointment_type__imaging=AppointmentType.Imaging.NOT_NEEDED)
+        .select_related("appointment_type", "practitioner")
+        .annotate(
+            upload_count=Count("uploads", distinct=True),
+            study_count=Count("studies", distinct=True),
+            last_upload=Max("uploads__uploaded_at"),
+            last_review=Max("reviews__created_at"),
+        )
+        .filter(
+            Q(upload_count__gt=0, last_review__isnull=True)
+            | Q(upload_count__gt=0, last_upload__gt=F("last_review"))
+            | Q(imaging_status=Booking.ImagingStatus.RADIOLOGY_WILL_SEND, last_review__isnull=True)
+        )
+    )
+    return sorted(bookings, key=queue_sort_key)
+
+
+def appointment_day(booking: Booking) -> date | None:
+    """The confirmed day, else the first day the patient can come."""
+    if booking.starts_at:
+        return timezone.localdate(booking.starts_at)
+    return booking.earliest_date
+
+
+def queue_sort_key(booking: Booking):
+    if booking.starts_at:
+        when = booking.starts_at
+    else:
+        day = appointment_day(booking)
+        when = timezone.make_aware(datetime.combine(day, time.min)) if day else None
+    return (when is None, when or booking.created_at, booking.pk)
+
+
+# --- Ages of studies ------------------------------------------------------------------------
+
+
+def age_on(study_date: date | None, day: date | None) -> str:
+    """'1 year 3 months on the day' (whole months; days only under a month)."""
+    if not study_date or not day:
+        return ""
+    if day < study_date:
+        return _("taken after the appointment day")
+    months = (day.year - study_date.year) * 12 + (day.month - study_date.month)
+    if day.day < study_date.day:
+        months -= 1
+    years, months = divmod(months, 12)
+    parts = []
+    if years:
+        parts.append(ngettext("%(n)d year", "%(n)d years", years) % {"n": years})
+    if months:
+        parts.append(ngettext("%(n)d month", "%(n)d months", months) % {"n": months})
+    if not parts:
+        days = (day - study_date).days
+        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+    return _("%(age)s on the day") % {"age": " ".join(parts)}
+
+
+# --- Window presets -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preset:
+    code: str
+    label: str
+    center: float | None  # None: the file's own window (the pre-rendered preview)
+    width: float | None
+
+
+def _local_presets() -> list[Preset]:
+    # CT values in Hounsfield units; used when booking/dicom.py has no presets yet.
+    return [
+        Preset("default", gettext_lazy("Default"), None, None),
+        Preset("soft_tissue", gettext_lazy("Soft tissue"), 40, 400),
+        Preset("bone", gettext_lazy("Bone"), 500, 2000),
+        Preset("lung", gettext_lazy("Lung"), -600, 1500),
+        Preset("brain", gettext_lazy("Brain"), 40, 80),
+    ]
+
+
+def window_presets() -> list[Preset]:
+    """The presets from booking/dicom.py (WINDOW_PRESETS) when it has them, else ours."""
+    try:
+        from booking import dicom
+    except ImportError:
+        return _local_presets()
+    found = getattr(dicom, "WINDOW_PRESETS", None)
+    if not found:
+        return _local_presets()
+    presets = [Preset("default", gettext_lazy("Default"), None, None)]
+    try:
+        items = found.items() if isinstance(found, dict) else [(p, p) for p in found]
+        for code, value in items:
+            if isinstance(value, dict):
+                center, width = value.get("center"), value.get("width")
+                label = value.get("label", code)
+            elif isinstance(value, tuple | list):
+                center, width = value[0], value[1]
+                label = value[2] if len(value) > 2 else code
+            else:
+                code = getattr(value, "code", None) or getattr(value, "name", code)
+                center = getattr(value, "center", None)
+                width = getattr(value, "width", None)
+                label = getattr(value, "label", code)
+            if code == "default" or center is None or width is None:
+                continue
+            presets.append(Preset(str(code), label, float(center), float(width)))
+    except (TypeError, ValueError, IndexError, AttributeError):
+        logger.warning("booking.dicom.WINDOW_PRESETS has an unknown shape; using local presets")
+        return _local_presets()
+    return presets if len(presets) > 1 else _local_presets()
+
+
+def preset_by_code(code: str) -> Preset:
+    for preset in window_presets():
+        if preset.code == code:
+            return preset
+    return window_presets()[0]
+
+
+def presets_apply(modality: str) -> bool:
+    """Hounsfield windows mean something for CT only."""
+    return (modality or "").upper() == "CT"
+
+
+class RenderUnavailable(Exception):
+    """The windowed copy cannot be made (compressed pixel data, a missing file...)."""
+
+
+def rendition_name(instance: Instance, preset: Preset) -> str:
+    booking_id = instance.series.study.booking_id
+    return f"renditions/{booking_id}/{instance.pk}-{preset.code}.png"
+
+
+def rendition(instance: Instance, preset: Preset) -> str:
+    """The storage name of the instance's image in `preset`'s window, made once and cached.
+
+    The default preset is the processing's own preview. Other presets are rendered
+    from the DICOM file and kept under PRIVATE_STORAGE_ROOT/renditions/<booking>/,
+    which purge_imaging deletes with the rest.
+    """
+    if preset.center is None:
+        return instance.preview.name
+    storage = private_storage()
+    name = rendition_name(instance, preset)
+    if storage.exists(name):
+        return name
+    png = render_window(instance, preset.center, preset.width)
+    path = storage.path(name)
+    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as out:
+        out.write(png)
+    os.replace(tmp, path)
+    return name
+
+
+def _read_dataset(instance: Instance):
+    import pydicom
+
+    path = instance.upload.file.path
+    try:
+        if instance.member:
+            with zipfile.ZipFile(path) as archive:
+                member = archive.getinfo(instance.member)
+                if member.file_size > settings.UPLOAD_MAX_FILE_BYTES:
+                    raise RenderUnavailable("member too large")
+                data = archive.read(member)
+            return pydicom.dcmread(BytesIO(data), force=True)
+        return pydicom.dcmread(path, force=True)
+    except RenderUnavailable:
+        raise
+    except Exception as exc:  # pydicom and zipfile raise many kinds
+        raise RenderUnavailable(str(exc)) from exc
+
+
+def render_window(instance: Instance, center: float, width: float) -> bytes:
+    """PNG bytes of one frame with the given window, via booking/dicom.py when it offers
+    `render_window(instance, center, width)`, else from uncompressed pixel data with
+    Pillow (no numpy): compressed transfer syntaxes raise RenderUnavailable."""
+    try:
+        from booking import dicom
+    except ImportError:
+        dicom = None
+    external = getattr(dicom, "render_window", None) if dicom else None
+    if external is not None:
+        try:
+            result = external(instance, center, width)
+            if isinstance(result, bytes):
+                return result
+        except Exception as exc:
+            logger.info("booking.dicom.render_window failed: %s", exc)
+    from PIL import Image
+
+    ds = _read_dataset(instance)
+    try:
+        syntax = ds.file_meta.TransferSyntaxUID
+        if syntax.is_compressed or not syntax.is_little_endian:
+            raise RenderUnavailable("compressed or big-endian pixel data")
+    except AttributeError:
+        pass  # no file meta: implicit little endian
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        bits = int(ds.BitsAllocated)
+        signed = int(getattr(ds, "PixelRepresentation", 0)) == 1
+        samples = int(getattr(ds, "SamplesPerPixel", 1))
+        raw = ds.PixelData
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise RenderUnavailable(str(exc)) from exc
+    if samples != 1 or bits not in (8, 16) or rows * columns > Image.MAX_IMAGE_PIXELS:
+        raise RenderUnavailable("unsupported pixel layout")
+    frame_bytes = rows * columns * bits // 8
+    start = instance.frame * frame_bytes
+    chunk = raw[start : start + frame_bytes]
+    if len(chunk) != frame_bytes:
+        raise RenderUnavailable("pixel data too short")
+    mode = {(8, False): "L", (8, True): "L", (16, False): "I;16", (16, True): "I;16S"}[
+        (bits, signed)
+    ]
+    image = Image.frombytes("I" if bits == 16 else "L", (columns, rows), chunk, "raw", mode)
+    image = image.convert("I")
+    slope = float(getattr(ds, "RescaleSlope", 1) or 1)
+    intercept = float(getattr(ds, "RescaleIntercept", 0) or 0)
+    low = center - width / 2
+    scale = slope * 255.0 / max(width, 1)
+    offset = (intercept - low) * 255.0 / max(width, 1)
+    image = image.point(lambda value: value * scale + offset)
+    image = image.convert("L")  # clips to 0..255
+    if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+        from PIL import ImageOps
+
+        image = ImageOps.invert(image)
+    out = BytesIO()
+    image.save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+# --- The verdict -------------------------------------------------------------------------
+
+
+def latest_review(booking: Booking) -> ImagingReview | None:
+    return booking.reviews.order_by("-created_at", "-pk").first()
+
+
+@transaction.atomic
+def record_review(
+    *, booking, doctor, verdict, note_for_clinic="", advice_for_patient=""
+) -> ImagingReview:
+    """Store the doctor's verdict, update the checklist and tell the patient there is news.
+
+    Approved: the imaging item is done. New imaging needed or not suitable: the item
+    shows as not done (the patient is asked for images again; the private page shows
+    the doctor's advice), and the booking returns to the queue when new files arrive.
+    """
+    if verdict not in Verdict.values:
+        raise ValueError(f"Unknown verdict: {verdict!r}")
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    review = ImagingReview(
+        booking=booking,
+        doctor=doctor,
+        verdict=verdict,
+        note_for_clinic=note_for_clinic or "",
+        advice_for_patient=advice_for_patient or "",
+    )
+    review.full_clean()
+    review.save()
+    fields = ["imaging_reviewed", "updated_at"]
+    booking.imaging_reviewed = verdict == Verdict.APPROVED
+    if verdict != Verdict.APPROVED:
+        booking.imaging_status = Booking.ImagingStatus.NO_SCAN_YET
+        fields.append("imaging_status")
+    booking.save(update_fields=fields)
+    if booking.email:
+        # Like the other booking e-mails: queued in the same transaction (no health details).
+        emails.send_booking_message(booking=booking, kind="news")
+    return review
+
+
+def patient_checklist(booking: Booking, items: list[Item]) -> list[Item]:
+    """The checklist with the doctor's advice on the imaging item after a "not done" verdict.
+
+    Only while no newer files have arrived (then the item says they were received).
+    """
+    review = latest_review(booking)
+    if review is None or review.verdict == Verdict.APPROVED or booking.imaging_reviewed:
+        return items
+    last_upload = booking.uploads.aggregate(last=Max("uploaded_at"))["last"]
+    if last_upload and last_upload > review.created_at:
+        return items
+    detail = review.advice_for_patient or _(
+        "The doctor has looked at your images and needs new ones. We will contact you."
+    )
+    return [
+        Item(item.code, item.title, MISSING, detail, item.warning)
+        if item.code == "imaging"
+        else item
+        for item in items
+    ]
+
+
+# --- The audit ----------------------------------------------------------------------------
+
+
+def file_label(*, booking, upload=None, instance=None, what="") -> str:
+    """What was seen, in words that stay meaningful after the file is deleted."""
+    if instance is not None:
+        series = instance.series
+        study = series.study
+        label = (
+            f"{booking.reference} · {study.study_date or '-'} {study.modality} "
+            f"{study.description or study.study_uid} · {series.description or series.series_uid}"
+            f" · #{instance.instance_number or instance.pk} ({upload.original_name})"
+        )
+    else:
+        label = f"{booking.reference} · {upload.original_name}"
+    if what:
+        label += f" · {what}"
+    return label[:300]
+
+
+def log_access(*, user, booking, action, file_label, upload=None, instance=None, ip_address=None):
+    """One row per preview view (thumbnails included) and per download. One INSERT."""
+    return ImagingAccess.objects.create(
+        user=user,
+        booking=booking,
+        upload=upload,
+        instance=instance,
+        file_label=file_label[:300],
+        action=action,
+        ip_address=ip_address or None,
+    )
+
+
+# --- Retention ----------------------------------------------------------------------------
+
+
+def purgeable_bookings(days: int, now=None):
+    """Completed or cancelled bookings untouched for more than `days` days with files.
+
+    "Untouched" is the later of the appointment's end and the booking's last change,
+    so any later edit postpones the purge (erring on keeping).
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=days)
+    return (
+        Booking.objects.filter(status__in=(Status.COMPLETED, Status.CANCELLED))
+        .filter(updated_at__lt=cutoff)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__lt=cutoff))
+        .filter(Q(uploads__isnull=False) | Q(studies__isnull=False))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def booking_file_names(booking: Booking) -> list[str]:
+    names = []
+    for upload in Upload.objects.filter(booking=booking):
+        names += [n for n in (upload.file.name, upload.preview.name) if n]
+    for instance in Instance.objects.filter(series__study__booking=booking):
+        names += [n for n in (instance.preview.name, instance.thumbnail.name) if n]
+    return names
+
+
+def purge_booking(booking: Booking) -> dict:
+    """Delete the booking's files and Upload/Study/Series/Instance rows; keep the audit."""
+    storage = private_storage()
+    names = booking_file_names(booking)
+    counts = {
+        "uploads": Upload.objects.filter(booking=booking).count(),
+        "studies": Study.objects.filter(booking=booking).count(),
+        "series": Series.objects.filter(study__booking=booking).count(),
+        "instances": Instance.objects.filter(series__study__booking=booking).count(),
+    }
+    with transaction.atomic():
+        Study.objects.filter(booking=booking).delete()  # series and instances cascade
+        Upload.objects.filter(booking=booking).delete()
+    deleted = 0
+    for name in names:
+        try:
+            if storage.exists(name):
+                storage.delete(name)
+                deleted += 1
+        except OSError as exc:
+            logger.warning("could not delete %s: %s", name, exc)
+    renditions = posixpath.join("renditions", str(booking.pk))
+    folder = storage.path(renditions)
+    if os.path.isdir(folder):
+        for entry in os.listdir(folder):
+            os.unlink(os.path.join(folder, entry))
+            deleted += 1
+        os.rmdir(folder)
+    counts["files"] = deleted
+    return counts
+
+
+def patient_context(booking: Booking, items: list[Item]) -> dict:
+    """For the patient's private page: the checklist after the verdict, and the advice."""
+    review = latest_review(booking)
+    return {
+        "items": patient_checklist(booking, items),
+        "imaging_advice": review if review and review.advice_for_patient else None,
+    }
