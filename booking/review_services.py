@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from booking import emails
+from booking import dicom, emails
 from booking.checklist import MISSING, Item
 from booking.models import (
     AppointmentType,
@@ -122,48 +122,12 @@ class Preset:
     width: float | None
 
 
-def _local_presets() -> list[Preset]:
-    # CT values in Hounsfield units; used when booking/dicom.py has no presets yet.
-    return [
-        Preset("default", gettext_lazy("Default"), None, None),
-        Preset("soft_tissue", gettext_lazy("Soft tissue"), 40, 400),
-        Preset("bone", gettext_lazy("Bone"), 500, 2000),
-        Preset("lung", gettext_lazy("Lung"), -600, 1500),
-        Preset("brain", gettext_lazy("Brain"), 40, 80),
-    ]
-
-
 def window_presets() -> list[Preset]:
-    """The presets from booking/dicom.py (WINDOW_PRESETS) when it has them, else ours."""
-    try:
-        from booking import dicom
-    except ImportError:
-        return _local_presets()
-    found = getattr(dicom, "WINDOW_PRESETS", None)
-    if not found:
-        return _local_presets()
-    presets = [Preset("default", gettext_lazy("Default"), None, None)]
-    try:
-        items = found.items() if isinstance(found, dict) else [(p, p) for p in found]
-        for code, value in items:
-            if isinstance(value, dict):
-                center, width = value.get("center"), value.get("width")
-                label = value.get("label", code)
-            elif isinstance(value, tuple | list):
-                center, width = value[0], value[1]
-                label = value[2] if len(value) > 2 else code
-            else:
-                code = getattr(value, "code", None) or getattr(value, "name", code)
-                center = getattr(value, "center", None)
-                width = getattr(value, "width", None)
-                label = getattr(value, "label", code)
-            if code == "default" or center is None or width is None:
-                continue
-            presets.append(Preset(str(code), label, float(center), float(width)))
-    except (TypeError, ValueError, IndexError, AttributeError):
-        logger.warning("booking.dicom.WINDOW_PRESETS has an unknown shape; using local presets")
-        return _local_presets()
-    return presets if len(presets) > 1 else _local_presets()
+    """The file's own window first, then the standard CT presets of booking/dicom.py."""
+    return [Preset("default", gettext_lazy("Default"), None, None)] + [
+        Preset(p["key"], p["label"], float(p["center"]), float(p["width"]))
+        for p in dicom.WINDOW_PRESETS
+    ]
 
 
 def preset_by_code(code: str) -> Preset:
@@ -210,84 +174,27 @@ def rendition(instance: Instance, preset: Preset) -> str:
     return name
 
 
-def _read_dataset(instance: Instance):
-    import pydicom
-
+def _dicom_source(instance: Instance):
+    """The instance's DICOM file: a path, or the member read from the zipped CD."""
     path = instance.upload.file.path
+    if not instance.member:
+        return path
     try:
-        if instance.member:
-            with zipfile.ZipFile(path) as archive:
-                member = archive.getinfo(instance.member)
-                if member.file_size > settings.UPLOAD_MAX_FILE_BYTES:
-                    raise RenderUnavailable("member too large")
-                data = archive.read(member)
-            return pydicom.dcmread(BytesIO(data), force=True)
-        return pydicom.dcmread(path, force=True)
-    except RenderUnavailable:
-        raise
-    except Exception as exc:  # pydicom and zipfile raise many kinds
+        with zipfile.ZipFile(path) as archive:
+            member = archive.getinfo(instance.member)
+            if member.file_size > settings.UPLOAD_MAX_FILE_BYTES:
+                raise RenderUnavailable("member too large")
+            return BytesIO(archive.read(member))
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
         raise RenderUnavailable(str(exc)) from exc
 
 
 def render_window(instance: Instance, center: float, width: float) -> bytes:
-    """PNG bytes of one frame with the given window, via booking/dicom.py when it offers
-    `render_window(instance, center, width)`, else from uncompressed pixel data with
-    Pillow (no numpy): compressed transfer syntaxes raise RenderUnavailable."""
+    """PNG bytes of one frame with the given window, rendered from the DICOM file."""
     try:
-        from booking import dicom
-    except ImportError:
-        dicom = None
-    external = getattr(dicom, "render_window", None) if dicom else None
-    if external is not None:
-        try:
-            result = external(instance, center, width)
-            if isinstance(result, bytes):
-                return result
-        except Exception as exc:
-            logger.info("booking.dicom.render_window failed: %s", exc)
-    from PIL import Image
-
-    ds = _read_dataset(instance)
-    try:
-        syntax = ds.file_meta.TransferSyntaxUID
-        if syntax.is_compressed or not syntax.is_little_endian:
-            raise RenderUnavailable("compressed or big-endian pixel data")
-    except AttributeError:
-        pass  # no file meta: implicit little endian
-    try:
-        rows, columns = int(ds.Rows), int(ds.Columns)
-        bits = int(ds.BitsAllocated)
-        signed = int(getattr(ds, "PixelRepresentation", 0)) == 1
-        samples = int(getattr(ds, "SamplesPerPixel", 1))
-        raw = ds.PixelData
-    except (AttributeError, TypeError, ValueError) as exc:
+        return dicom.render_windowed(_dicom_source(instance), instance.frame, center, width)
+    except dicom.DicomError as exc:
         raise RenderUnavailable(str(exc)) from exc
-    if samples != 1 or bits not in (8, 16) or rows * columns > Image.MAX_IMAGE_PIXELS:
-        raise RenderUnavailable("unsupported pixel layout")
-    frame_bytes = rows * columns * bits // 8
-    start = instance.frame * frame_bytes
-    chunk = raw[start : start + frame_bytes]
-    if len(chunk) != frame_bytes:
-        raise RenderUnavailable("pixel data too short")
-    mode = {(8, False): "L", (8, True): "L", (16, False): "I;16", (16, True): "I;16S"}[
-        (bits, signed)
-    ]
-    image = Image.frombytes("I" if bits == 16 else "L", (columns, rows), chunk, "raw", mode)
-    image = image.convert("I")
-    slope = float(getattr(ds, "RescaleSlope", 1) or 1)
-    intercept = float(getattr(ds, "RescaleIntercept", 0) or 0)
-    low = center - width / 2
-    scale = slope * 255.0 / max(width, 1)
-    offset = (intercept - low) * 255.0 / max(width, 1)
-    image = image.point(lambda value: value * scale + offset)
-    image = image.convert("L")  # clips to 0..255
-    if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
-        from PIL import ImageOps
-
-        image = ImageOps.invert(image)
-    out = BytesIO()
-    image.save(out, "PNG", optimize=False)
-    return out.getvalue()
 
 
 # --- The verdict -------------------------------------------------------------------------

@@ -463,6 +463,10 @@ def save_upload(*, booking, uploaded_file, user=None):
                 booking.pk,
                 ", ".join(nested[:10]),
             )
+        # Decoding, grouping into studies and previews run in the background.
+        from booking.imaging import enqueue_processing  # imaging imports this module
+
+        enqueue_processing(upload)
         return upload
     finally:
         if not moved:

@@ -238,6 +238,12 @@ UPLOAD_MAX_FILES_PER_BOOKING = env_int("UPLOAD_MAX_FILES_PER_BOOKING", 2000)
 ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_BYTES", 4 * 1024**3)
 ZIP_MAX_RATIO = env_int("ZIP_MAX_RATIO", 100)
 ZIP_MAX_ENTRIES = env_int("ZIP_MAX_ENTRIES", 10_000)
+# Imaging previews (booking/imaging.py): values decoded per DICOM file (rows x
+# columns x samples x frames, checked from the header before decoding), frames
+# previewed per multi-frame file, and seconds per upload before the rest is skipped.
+DICOM_MAX_PIXELS = env_int("DICOM_MAX_PIXELS", 50_000_000)
+DICOM_MAX_FRAMES = env_int("DICOM_MAX_FRAMES", 300)
+IMAGING_MAX_SECONDS = env_int("IMAGING_MAX_SECONDS", 600)
 # Files per request (a CD folder sent without JavaScript comes in one request) and
 # the non-file form fields held in memory.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 2000)

@@ -1,0 +1,519 @@
+"""Processing of patients' uploads into previews for the doctors' review.
+
+`enqueue_processing(upload)` queues `process_upload(upload_id)` (a django-tasks task)
+once the upload's row is committed. The task identifies the file by its content
+(booking.uploads.sniff_kind), and:
+
+* DICOM: reads it (booking/dicom.py), groups images into Study / Series / Instance
+  by their UIDs, one Instance (with a PNG preview and a WebP thumbnail) per frame;
+* zip (a CD): checked again with booking.uploads.check_zip, then unpacked member by
+  member to a private temporary folder with running limits (bytes actually
+  written, ratio, entries, time); nested archives are not followed (noted as
+  refused); the DICOMDIR index and the viewer software of a CD are skipped;
+* JPEG / PNG / HEIC photos: a preview with the EXIF orientation applied and no
+  metadata at all (no GPS); Pillow's decompression-bomb limit stays on;
+* PDF: a preview of the first page (pypdfium2; forms and JavaScript are never run).
+
+Every failure of one file (or zip member) is written to Upload.processing_note and
+the rest is still processed. The booking itself is only touched to fill its
+scan_date / scan_modality when the patient left them empty.
+
+The core (`process_path`) writes through a `sink`, so the benchmark
+(bench/imaging.py) runs the same logic without a database.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import time
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django_tasks import task
+
+from booking import dicom
+from booking.uploads import (
+    _NESTED_ARCHIVE,
+    HEADER_BYTES,
+    check_zip,
+    incoming_dir,
+    private_storage,
+    sniff_kind,
+)
+from clinic.tasks import retry_later
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SECONDS = 600  # per upload; members left over are noted, not processed
+COPY_CHUNK = 1024 * 1024
+
+
+def max_seconds() -> float:
+    return float(getattr(settings, "IMAGING_MAX_SECONDS", DEFAULT_MAX_SECONDS))
+
+
+# --- Results --------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one upload gave: counts and the notes for staff."""
+
+    images: int = 0
+    refused: list[str] = field(default_factory=list)  # "name: reason"
+    ignored: int = 0  # CD viewer software, indexes, other non-image files
+    preview: tuple[bytes, str] | None = None  # photo / PDF: (data, extension)
+    notes: list[str] = field(default_factory=list)  # informational, not refusals
+
+    def refuse(self, name: str, reason) -> None:
+        self.refused.append(f"{name}: {reason}" if name else str(reason))
+
+
+class Sink:
+    """Receives each rendered DICOM file; imaging's DB sink or the benchmark's."""
+
+    def add_dicom(self, member: str, result: dicom.RenderResult) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+# --- Photos and PDFs -----------------------------------------------------------------
+
+
+def _clean_copy(image):
+    """A new image with the same pixels and no metadata (EXIF, GPS, XMP, ICC, text)."""
+    from PIL import Image
+
+    if image.mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    return clean
+
+
+def photo_preview(path) -> bytes:
+    """WebP preview (≤ 1024 px) of a JPEG/PNG/HEIC photo, upright, with no metadata.
+
+    Raises ValueError with the reason.
+    """
+    from PIL import Image, ImageOps
+
+    try:
+        import pi_heif
+
+        pi_heif.register_heif_opener()
+    except ImportError:  # pragma: no cover - a dependency
+        pass
+    try:
+        with warnings.catch_warnings():
+            # Between MAX_IMAGE_PIXELS and twice that, Pillow only warns: refuse it too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.format == "JPEG":
+                    image.draft("RGB", (dicom.PREVIEW_SIZE * 2, dicom.PREVIEW_SIZE * 2))
+                upright = ImageOps.exif_transpose(image)
+                upright.thumbnail((dicom.PREVIEW_SIZE, dicom.PREVIEW_SIZE))
+                clean = _clean_copy(upright)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValueError(_("the image has far too many pixels to be a photo (refused).")) from exc
+    except Exception as exc:
+        logger.info("photo not readable: %s", exc)
+        raise ValueError(_("the image could not be read (damaged or unsupported).")) from exc
+    out = _bytes_io()
+    clean.save(out, "WEBP", quality=85)
+    return out.getvalue()
+
+
+def pdf_preview(path) -> bytes:
+    """WebP of the first page (≤ 1024 px). Only rendered: no forms, no JavaScript."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except Exception as exc:
+        raise ValueError(_("the PDF could not be opened (damaged or password-protected).")) from exc
+    try:
+        if len(document) == 0:
+            raise ValueError(_("the PDF has no pages."))
+        page = document[0]
+        width, height = page.get_size()
+        if not (width > 0 and height > 0):
+            raise ValueError(_("the PDF's first page has no size."))
+        scale = min(dicom.PREVIEW_SIZE / max(width, height), 4.0)
+        bitmap = page.render(scale=scale)
+        image = _clean_copy(bitmap.to_pil())
+        page.close()
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(_("the PDF's first page could not be rendered.")) from exc
+    finally:
+        document.close()
+    out = _bytes_io()
+    image.save(out, "WEBP", quality=85)
+    return out.getvalue()
+
+
+def _bytes_io():
+    return io.BytesIO()
+
+
+# --- DICOM and zips ----------------------------------------------------------------
+
+
+def _process_dicom(path, member: str, display: str, sink: Sink, outcome: Outcome) -> None:
+    try:
+        ds, info = dicom.read_header(path)
+        if info.is_dicomdir:
+            outcome.ignored += 1  # the CD's index: not an image, not an error
+            return
+        result = dicom.render_file(path, ds, info)
+    except dicom.DicomError as exc:
+        outcome.refuse(display, exc.reason)
+        return
+    sink.add_dicom(member, result)
+    outcome.images += len(result.frames)
+    if result.skipped_frames:
+        outcome.notes.append(
+            str(_("%(name)s: %(count)d frames without a preview."))
+            % {"name": display or "DICOM", "count": result.skipped_frames}
+        )
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
+    """Copy one member to `target`, stopping as soon as it passes what its header
+    declared, the ratio limit, or the remaining total budget. Returns bytes written."""
+    limit = min(info.file_size, budget, max(info.compress_size, 1) * settings.ZIP_MAX_RATIO)
+    written = 0
+    with archive.open(info) as source, open(target, "wb") as out:
+        while True:
+            chunk = source.read(COPY_CHUNK)
+            if not chunk:
+                break
+            written += len(chunk)
+            if written > limit:
+                raise ValueError(_("it unpacks to more than the zip file declares or allows."))
+            out.write(chunk)
+    return written
+
+
+def _process_zip(path, work_dir: Path, sink: Sink, outcome: Outcome, deadline: float) -> None:
+    try:
+        check_zip(Path(path))
+    except ValueError as exc:
+        outcome.refuse("", exc)
+        return
+    budget = settings.ZIP_MAX_TOTAL_BYTES
+    target = work_dir / secrets.token_hex(8)
+    with zipfile.ZipFile(path) as archive:
+        members = [i for i in archive.infolist() if not i.is_dir()]
+        for position, info in enumerate(members):
+            name = info.filename
+            if time.monotonic() > deadline:
+                outcome.refuse(
+                    "",
+                    _("processing stopped after the time limit; %(count)d files not read.")
+                    % {"count": len(members) - position},
+                )
+                return
+            if _NESTED_ARCHIVE.search(name):
+                outcome.refuse(name, _("a zip inside the zip is not opened."))
+                continue
+            base = PurePosixPath(name.replace("\\", "/")).name
+            if base.upper() in ("DICOMDIR", "LOCKFILE") or info.file_size == 0:
+                outcome.ignored += 1
+                continue
+            try:
+                written = _extract(archive, info, target, budget)
+                budget -= written
+                with open(target, "rb") as handle:
+                    head = handle.read(HEADER_BYTES)
+                kind = sniff_kind(head, written)
+                if kind == "zip":
+                    outcome.refuse(name, _("a zip inside the zip is not opened."))
+                elif kind == "dicom":
+                    _process_dicom(target, name, name, sink, outcome)
+                else:
+                    outcome.ignored += 1  # viewer software, autorun, reports on the CD
+            except ValueError as exc:
+                outcome.refuse(name, exc)
+            except Exception as exc:  # zlib errors, bad CRC, disk full...
+                logger.info("zip member %s unreadable: %s", name, exc)
+                outcome.refuse(name, _("the file in the zip is damaged."))
+            finally:
+                target.unlink(missing_ok=True)
+            if budget <= 0:
+                outcome.refuse("", _("the zip unpacks to more than allowed; the rest is not read."))
+                return
+
+
+def process_path(path, sink: Sink, *, work_dir: Path, name: str = "") -> Outcome:
+    """Identify one stored file by content and process it; never raises for bad input."""
+    outcome = Outcome()
+    deadline = time.monotonic() + max_seconds()
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            head = handle.read(HEADER_BYTES)
+        kind = sniff_kind(head, size) if size else None
+        if size == 0:
+            outcome.refuse(name, _("the file is empty."))
+        elif kind is None:
+            outcome.refuse(name, _("the content is not a DICOM image, zip, photo or PDF."))
+        elif kind == "dicom":
+            _process_dicom(path, "", name, sink, outcome)
+        elif kind == "zip":
+            _process_zip(path, work_dir, sink, outcome, deadline)
+        elif kind in ("jpeg", "png", "heic"):
+            outcome.preview = (photo_preview(path), "webp")
+        elif kind == "pdf":
+            try:
+                outcome.preview = (pdf_preview(path), "webp")
+            except ValueError as exc:
+                outcome.notes.append(
+                    str(_("No preview of the PDF: %(reason)s Download it to read it."))
+                    % {"reason": exc}
+                )
+    except ValueError as exc:
+        outcome.refuse(name, exc)
+    except Exception as exc:
+        logger.exception("upload %s could not be processed", name)
+        outcome.refuse(
+            name, _("the file could not be processed (%(error)s).") % {"error": type(exc).__name__}
+        )
+    return outcome
+
+
+# --- Database side -------------------------------------------------------------------
+
+
+class DatabaseSink(Sink):
+    """Saves previews to private storage and groups instances into studies and series."""
+
+    def __init__(self, upload):
+        self.upload = upload
+        self.storage = private_storage()
+        self.folder = f"bookings/{upload.booking_id}/previews"
+        self.studies = {}
+        self.series = {}
+
+    def _save(self, data: bytes, ext: str) -> str:
+        from django.core.files.base import ContentFile
+
+        return self.storage.save(
+            f"{self.folder}/{secrets.token_urlsafe(18)}.{ext}", ContentFile(data)
+        )
+
+    def _study(self, info: dicom.DicomInfo):
+        from booking.models import Study
+
+        uid = info.study_uid or "unknown"
+        study = self.studies.get(uid)
+        if study is None:
+            study, created = Study.objects.get_or_create(
+                booking_id=self.upload.booking_id,
+                study_uid=uid,
+                defaults={
+                    "study_date": info.study_date,
+                    "modality": info.modality,
+                    "body_part": info.body_part,
+                    "description": info.study_description,
+                },
+            )
+            if not created:
+                changed = []
+                for attr, value in (
+                    ("study_date", info.study_date),
+                    ("modality", info.modality),
+                    ("body_part", info.body_part),
+                    ("description", info.study_description),
+                ):
+                    if value and not getattr(study, attr):
+                        setattr(study, attr, value)
+                        changed.append(attr)
+                if changed:
+                    study.save(update_fields=changed)
+            self.studies[uid] = study
+        return study
+
+    def _series(self, info: dicom.DicomInfo):
+        from booking.models import Series
+
+        study = self._study(info)
+        key = (study.pk, info.series_uid or "unknown")
+        series = self.series.get(key)
+        if series is None:
+            series, _created = Series.objects.get_or_create(
+                study=study,
+                series_uid=key[1],
+                defaults={
+                    "number": info.series_number,
+                    "modality": info.modality,
+                    "body_part": info.body_part,
+                    "description": info.series_description,
+                },
+            )
+            self.series[key] = series
+        return series
+
+    def add_dicom(self, member: str, result: dicom.RenderResult) -> None:
+        from booking.models import Instance
+
+        info = result.info
+        series = self._series(info)
+        rows = []
+        for frame in result.frames:
+            rows.append(
+                Instance(
+                    series=series,
+                    upload=self.upload,
+                    member=member[:500],
+                    sop_uid=info.sop_uid,
+                    instance_number=info.instance_number,
+                    frame=frame.frame,
+                    rows=frame.rows,
+                    columns=frame.columns,
+                    window_center=frame.window_center,
+                    window_width=frame.window_width,
+                    preview=self._save(frame.preview, frame.preview_format),
+                    thumbnail=self._save(frame.thumbnail, frame.thumbnail_format),
+                )
+            )
+        Instance.objects.bulk_create(rows)
+
+    def finish(self):
+        from django.db.models import Count
+
+        from booking.models import Series
+
+        for series in Series.objects.filter(pk__in=[s.pk for s in self.series.values()]).annotate(
+            n=Count("instances")
+        ):
+            Series.objects.filter(pk=series.pk).update(image_count=series.n)
+
+
+def _forget_previous(upload) -> None:
+    """A rerun (retry) starts clean: this upload's previews and instances go."""
+    from booking.models import Series, Study
+
+    storage = private_storage()
+    for instance in upload.instances.all():
+        for name in (instance.preview.name, instance.thumbnail.name):
+            if name:
+                storage.delete(name)
+    upload.instances.all().delete()
+    Series.objects.filter(study__booking_id=upload.booking_id, instances__isnull=True).delete()
+    Study.objects.filter(booking_id=upload.booking_id, series__isnull=True).delete()
+    if upload.preview:
+        storage.delete(upload.preview.name)
+        upload.preview = ""
+
+
+def fill_scan_details(booking_id: int) -> None:
+    """The most recent study's date and modality fill the booking's empty scan fields."""
+    from django.db import transaction
+
+    from booking.models import Booking, Study
+
+    study = (
+        Study.objects.filter(booking_id=booking_id, study_date__isnull=False)
+        .order_by("-study_date", "pk")
+        .first()
+    )
+    if study is None:
+        return
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
+        changed = []
+        if booking.scan_date is None:
+            booking.scan_date = study.study_date
+            changed.append("scan_date")
+        modality = dicom.modality_choice(study.modality)
+        if not booking.scan_modality and modality:
+            booking.scan_modality = modality
+            changed.append("scan_modality")
+        if changed:
+            booking.save(update_fields=[*changed, "updated_at"])
+
+
+def run_processing(upload_id: int) -> None:
+    """The body of process_upload: process one Upload and record the outcome on it."""
+    from django.utils import timezone
+
+    from booking.models import Upload
+
+    upload = Upload.objects.filter(pk=upload_id).first()
+    if upload is None or not upload.file:
+        return
+    _forget_previous(upload)
+    sink = DatabaseSink(upload)
+    work_dir = Path(tempfile.mkdtemp(prefix="imaging-", dir=incoming_dir()))
+    try:
+        try:
+            path = upload.file.path
+        except Exception:
+            path = ""
+        if not path or not os.path.exists(path):
+            outcome = Outcome()
+            outcome.refuse("", _("the stored file is missing."))
+        else:
+            outcome = process_path(path, sink, work_dir=work_dir, name="")
+        sink.finish()
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+    if outcome.preview:
+        data, ext = outcome.preview
+        upload.preview = sink._save(data, ext)
+    used = outcome.images or outcome.preview is not None
+    if outcome.refused and used:
+        upload.processing = Upload.Processing.PARTLY
+    elif outcome.refused or (not used and upload.kind != Upload.Kind.PDF):
+        upload.processing = Upload.Processing.REFUSED
+    else:
+        upload.processing = Upload.Processing.DONE
+    lines = []
+    if upload.processing == Upload.Processing.REFUSED and not outcome.refused:
+        lines.append(str(_("No image was found in this file.")))
+    lines += [str(r) for r in outcome.refused[:200]]
+    if len(outcome.refused) > 200:
+        lines.append(
+            str(_("... and %(count)d more refused.")) % {"count": len(outcome.refused) - 200}
+        )
+    lines += outcome.notes
+    if outcome.ignored:
+        lines.append(
+            str(_("%(count)d other files (CD index, viewer software) were skipped."))
+            % {"count": outcome.ignored}
+        )
+    upload.processing_note = "\n".join(lines)
+    upload.processed_at = timezone.now()
+    upload.save(update_fields=["processing", "processing_note", "processed_at", "preview"])
+    if outcome.images:
+        fill_scan_details(upload.booking_id)
+
+
+@task()
+def process_upload(upload_id: int, attempt: int = 1) -> None:
+    """Make the previews of one upload (see the module's docstring)."""
+    try:
+        run_processing(upload_id)
+    except Exception as error:  # database or disk trouble: bad input never raises
+        if not retry_later(process_upload, upload_id, attempt=attempt, error=error):
+            raise
+
+
+def enqueue_processing(upload) -> None:
+    """Queue process_upload for this upload once its row is committed."""
+    from django.db import transaction
+
+    upload_id = upload.pk
+    transaction.on_commit(lambda: process_upload.enqueue(upload_id))
