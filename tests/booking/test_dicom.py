@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import pytest
+from django.utils import translation
 from PIL import Image
 
 from booking import dicom
@@ -14,6 +15,13 @@ from tests.booking.dicom_fixtures import (
     enhanced_mr_dataset,
     write,
 )
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """The refusal reasons are checked in English; the default language is Danish."""
+    with translation.override("en"):
+        yield
 
 
 def pixels(data: bytes) -> np.ndarray:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from booking.access import private_path
 from booking.checklist import DONE, MISSING, NEEDS_STAFF, checklist
@@ -20,6 +20,14 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 HEALTH_WORDS = ["knee", "approved", "godkendt", "imaging needed", "not suitable", "mr scan"]
+
+
+@pytest.fixture(autouse=True)
+def in_english(client):
+    """These tests read the English texts; the site's default language is Danish."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
