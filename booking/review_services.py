@@ -9,6 +9,7 @@ deletes them when the retention period is over (purge_imaging).
 import logging
 import os
 import posixpath
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -167,10 +168,11 @@ def rendition(instance: Instance, preset: Preset) -> str:
     png = render_window(instance, preset.center, preset.width)
     path = storage.path(name)
     os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as out:
+    # A unique temporary name: the viewer may ask for the same rendition twice at
+    # once (shown and prefetched), from threads of one process.
+    with tempfile.NamedTemporaryFile(dir=os.path.dirname(path), suffix=".tmp", delete=False) as out:
         out.write(png)
-    os.replace(tmp, path)
+    os.replace(out.name, path)
     return name
 
 
