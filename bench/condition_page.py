@@ -51,7 +51,8 @@ def measure(port: int, path: str, seconds: float, connections: int) -> float:
     return total / seconds
 
 
-def serve(env: dict, port: int) -> subprocess.Popen:
+def serve(env: dict, port: int, timeout: int = 30) -> subprocess.Popen:
+    """gunicorn with 2 sync workers on `port`, once it accepts connections."""
     server = subprocess.Popen(
         [
             PY,
@@ -60,6 +61,8 @@ def serve(env: dict, port: int) -> subprocess.Popen:
             "clinic.wsgi",
             "--workers",
             "2",
+            "--timeout",
+            str(timeout),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.condition_page import PY, ROOT, free_port  # noqa: E402
+from bench.condition_page import PY, ROOT, free_port, serve  # noqa: E402
 
 MB = 1024 * 1024
 CREATE_DRAFT = (
@@ -31,37 +31,6 @@ CREATE_DRAFT = (
     "t = AppointmentType.objects.create(name='Bench', imaging='required');"
     "print(Booking.objects.create(appointment_type=t).pk)"
 )
-
-
-def serve(env: dict, port: int, timeout: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "gunicorn",
-            "clinic.wsgi",
-            "--workers",
-            "2",
-            "--timeout",
-            str(timeout),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    import socket
-
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def children(pid: int) -> list[int]:

@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from booking.models import Anticoagulant, AppointmentType, Booking
-from clinic.i18n import field_language
+from clinic.i18n import in_own_language
 from clinic.models import ConsentText, validate_plain_text
 from conditions.models import Condition
 
@@ -441,11 +441,7 @@ class ReviewForm(forms.Form):
         self.helper.layout = Layout("consent", "consent_version")
 
     def _consent_label(self):
-        text = self.consent_text.text
-        language = field_language(self.consent_text, "text")
-        if language != get_language():
-            return format_html('<span lang="{}">{}</span>', language, text)
-        return text
+        return in_own_language(self.consent_text, "text")
 
     def clean(self):
         cleaned = super().clean()

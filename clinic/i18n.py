@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.urls import translate_url
 from django.utils import translation
+from django.utils.html import format_html
 from modeltranslation.settings import FALLBACK_LANGUAGES
 from modeltranslation.utils import build_localized_fieldname, resolution_order
 
@@ -26,6 +27,15 @@ def field_language(obj, field: str, language: str | None = None) -> str:
         if getattr(obj, build_localized_fieldname(field, code), None) not in (None, ""):
             return code
     return language
+
+
+def in_own_language(obj, field: str):
+    """The field's text, in a `<span lang>` when it is shown in a fallback language."""
+    text = getattr(obj, field)
+    code = field_language(obj, field)
+    if code != translation.get_language():
+        return format_html('<span lang="{}">{}</span>', code, text)
+    return text
 
 
 def translated_slug(obj, language: str) -> str:

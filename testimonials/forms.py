@@ -6,10 +6,10 @@ from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from clinic.i18n import field_language
+from clinic.i18n import in_own_language
 from clinic.models import ConsentText, validate_plain_text
 from conditions.models import Condition
 from testimonials.models import MAX_TEXT_LENGTH
@@ -172,11 +172,7 @@ class TestimonialForm(forms.Form):
         )
 
     def _consent_label(self):
-        text = self.consent_text.text
-        language = field_language(self.consent_text, "text")
-        if language != get_language():
-            return format_html('<span lang="{}">{}</span>', language, text)
-        return text
+        return in_own_language(self.consent_text, "text")
 
     def clean(self):
         cleaned = super().clean()
