@@ -21,7 +21,8 @@ from testimonials.models import Testimonial
 
 TESTIMONIALS = [
     {
-        "display_name": "Karen, 64",
+        "display_name": "Karen",
+        "age": 64,
         "language": "da",
         "rating": 5,
         "conditions": [NECK_PAIN],
@@ -51,7 +52,8 @@ TESTIMONIALS = [
         ),
     },
     {
-        "display_name": "H.M., 52",
+        "display_name": "H.M.",
+        "age": 52,
         "language": "da",
         "rating": 3,
         "conditions": [NECK_PAIN],
@@ -66,7 +68,8 @@ TESTIMONIALS = [
         ),
     },
     {
-        "display_name": "Ingrid, 58",
+        "display_name": "Ingrid",
+        "age": 58,
         "language": "nb",
         "rating": 5,
         "conditions": [NECK_PAIN],
@@ -103,7 +106,8 @@ TESTIMONIALS = [
         ),
     },
     {
-        "display_name": "Sarah, 45",
+        "display_name": "Sarah",
+        "age": 45,
         "language": "en",
         "rating": 5,
         "conditions": [LOW_BACK_PAIN],
