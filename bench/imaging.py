@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/imaging.py [--count 300]
 
-Runs booking.imaging.process_path (the logic of process_upload, without the
+Runs booking.imaging.processing.process_path (the logic of process_upload, without the
 database) in this one process, writing previews to a temporary folder, and
 prints the wall time (target < 60 s on one core) and the peak memory
 (ru_maxrss, target < 300 MB).
@@ -45,7 +45,7 @@ def main():
     import django
 
     django.setup()
-    from booking.imaging import process_path
+    from booking.imaging.processing import process_path
     from tests.booking.dicom_fixtures import ct_cd_zip
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,9 +27,10 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from booking import emails, services
+from booking import services, tasks
 from booking.checklist import DONE, MISSING, NEEDS_STAFF, checklist, is_complete
 from booking.models import Anticoagulant, AppointmentType, Booking
+from booking.uploads import UploadRejected, save_upload
 from clinic.models import ConsentText, Practitioner
 from clinic.translation_status import ErrorSummaryMixin, TranslationStatusMixin
 from conditions.admin import in_every_language
@@ -349,10 +350,9 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
                 obj.consent_text.mark_shown()
             if obj.email:
                 # The patient gets the private link, to send images and see the checklist.
-                emails.send_booking_message(booking=obj, kind="received")
+                tasks.send_booking_message(booking=obj, kind="received")
 
     def save_new_files(self, request, booking, files):
-        from booking.uploads import UploadRejected, save_upload
 
         saved = 0
         for uploaded_file in files:
@@ -738,4 +738,4 @@ class AnticoagulantAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
 
-from booking import review_admin  # noqa: E402, F401  (read-only imaging audit and reviews)
+from booking.imaging import admin as imaging_admin  # noqa: E402, F401  (audit and reviews)

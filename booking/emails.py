@@ -1,11 +1,13 @@
 """E-mails about bookings, in the patient's language, with no health details.
 
-`send_booking_message(booking=..., kind=...)` enqueues the sending as a
-background task (booking/tasks.py); an SMTP failure is retried and never blocks
-the booking. A message holds only the reference, the time once confirmed, the
-clinic's address and phone, and the private link. Never the condition, the
-painful area, medicines, images, or the appointment type (its name can reveal a
-treatment): those stay behind the private link.
+`build_message` builds one e-mail from the booking as it is when it is sent;
+`booking.tasks.send_booking_message(booking=..., kind=...)` enqueues the sending as
+a background task, so an SMTP failure is retried and never blocks the booking.
+
+A message holds only the reference, the time once confirmed, the clinic's address
+and phone, and the private link. Never the condition, the painful area, medicines,
+images, or the appointment type (its name can reveal a treatment): those stay
+behind the private link.
 """
 
 from django.conf import settings
@@ -15,20 +17,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from booking.access import private_url
+from booking.calendar import booking_ics
+
 KINDS = ("received", "confirmed", "cancelled", "news", "new_link", "clinic_new_request")
-
-
-def send_booking_message(*, booking, kind: str, site_url: str = "") -> None:
-    """Enqueue the e-mail of `kind` about `booking`.
-
-    `site_url` ("https://host") makes the links absolute; without it settings.SITE_URL
-    is used (e.g. when staff confirm a booking from the admin).
-    """
-    if kind not in KINDS:
-        raise ValueError(f"Unknown kind of booking e-mail: {kind!r}")
-    from booking.tasks import send_booking_email
-
-    send_booking_email.enqueue(booking.pk, kind, site_url=site_url or settings.SITE_URL)
 
 
 def _subject(kind: str, reference: str) -> str:
@@ -52,9 +44,6 @@ def admin_change_url(booking_id: int) -> str:
 
 def build_message(*, booking, kind: str, site_url: str, clinic) -> EmailMultiAlternatives | None:
     """The e-mail, or None when there is nobody to send it to."""
-    from booking.access import private_url
-    from booking.calendar import booking_ics
-
     site_url = (site_url or settings.SITE_URL).rstrip("/")
     if kind == "clinic_new_request":
         recipient = clinic.email if clinic else ""

@@ -11,9 +11,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from booking.emails import send_booking_message
 from booking.models import Anticoagulant, AppointmentType, Booking
 from booking.services import cancel_booking
+from booking.tasks import send_booking_message
 from clinic.models import ConsentText
 from conditions.models import Condition
 

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from booking import emails
+from booking import tasks
 from booking.models import Booking, BookingView
 from clinic.models import Practitioner
 
@@ -136,7 +136,7 @@ def confirm_booking(
             raise TimeTaken(practitioner) from error
         raise
     booking.refresh_from_db()
-    emails.send_booking_message(booking=booking, kind="confirmed")
+    tasks.send_booking_message(booking=booking, kind="confirmed")
     return booking
 
 
@@ -229,7 +229,7 @@ def cancel_booking(*, booking: Booking, reason: str, user=None) -> Booking:
     booking.status = Status.CANCELLED
     booking.cancel_reason = reason
     _save(booking, user, ["status", "cancel_reason"])
-    emails.send_booking_message(booking=booking, kind="cancelled")
+    tasks.send_booking_message(booking=booking, kind="cancelled")
     return booking
 
 

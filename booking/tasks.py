@@ -3,9 +3,10 @@
 import logging
 import smtplib
 
+from django.conf import settings
 from django_tasks import task
 
-from booking.emails import build_message
+from booking.emails import KINDS, build_message
 from booking.models import Booking
 from clinic.models import ClinicDetails
 from clinic.tasks import retry_later
@@ -32,3 +33,14 @@ def send_booking_email(booking_id: int, kind: str, site_url: str = "", attempt: 
             send_booking_email, booking_id, kind, site_url=site_url, attempt=attempt, error=error
         ):
             raise
+
+
+def send_booking_message(*, booking, kind: str, site_url: str = "") -> None:
+    """Enqueue the e-mail of `kind` about `booking`.
+
+    `site_url` ("https://host") makes the links absolute; without it settings.SITE_URL
+    is used (e.g. when staff confirm a booking from the admin).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind of booking e-mail: {kind!r}")
+    send_booking_email.enqueue(booking.pk, kind, site_url=site_url or settings.SITE_URL)

@@ -15,64 +15,30 @@ its own limits while it reads: the zip check here trusts the central directory.
 
 import logging
 import os
-import posixpath
-import re
 import secrets
-import unicodedata
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from booking.filetypes import (
+    EXTENSIONS,
+    HEADER_BYTES,
+    check_image,
+    check_pdf,
+    check_zip,
+    clean_original_name,
+    sniff_kind,
+)
+from booking.imaging.processing import enqueue_processing
+from booking.models import Upload
+from booking.storage import incoming_dir, private_storage
+
 logger = logging.getLogger(__name__)
-
-INCOMING_DIR = "incoming"
-HEADER_BYTES = 512
-
-
-# --- Storage ------------------------------------------------------------------
-
-
-class PrivateStorage(FileSystemStorage):
-    """FileSystemStorage at settings.PRIVATE_STORAGE_ROOT with no public URL.
-
-    The location is read from the settings on every use, so tests can point it at
-    a temporary folder with the `settings` fixture.
-    """
-
-    @property
-    def base_location(self):
-        return settings.PRIVATE_STORAGE_ROOT
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    @property
-    def base_url(self):
-        return None  # url() raises: files are served only by a permission-checked view
-
-
-_storage = PrivateStorage()
-
-
-def private_storage() -> PrivateStorage:
-    """The storage of Upload.file (a callable, so migrations do not freeze a path)."""
-    return _storage
-
-
-def incoming_dir() -> Path:
-    path = Path(settings.PRIVATE_STORAGE_ROOT) / INCOMING_DIR
-    path.mkdir(parents=True, exist_ok=True, mode=0o750)
-    return path
-
 
 # --- Errors and names -----------------------------------------------------------
 
@@ -88,177 +54,6 @@ class UploadRejected(Exception):
             "reason": reason,
         }
         super().__init__(self.message)
-
-
-_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-def clean_original_name(name: str) -> str:
-    """The file's own name for display: no path parts, no control characters, ≤ 255 chars."""
-    name = unicodedata.normalize("NFC", str(name or ""))
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _WINDOWS_DRIVE.sub("", name)
-    # Control, format (e.g. right-to-left override), surrogate and unassigned characters.
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = name.strip().strip(".").strip()
-    if not name:
-        name = _("unnamed file")
-    if len(name) > 255:
-        stem, dot, ext = name.rpartition(".")
-        keep_ext = dot and 0 < len(ext) <= 10
-        name = f"{stem[: 254 - len(ext)]}.{ext}" if keep_ext else name[:255]
-    return name
-
-
-# --- Content sniffing ------------------------------------------------------------
-
-# Value representations of DICOM's explicit-VR encoding.
-_DICOM_VRS = {
-    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT",
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST",
-    b"SV", b"TM", b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
-}  # fmt: skip
-_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-
-EXTENSIONS = {
-    "dicom": ".dcm",
-    "zip": ".zip",
-    "jpeg": ".jpg",
-    "png": ".png",
-    "heic": ".heic",
-    "pdf": ".pdf",
-}
-
-
-def _looks_like_bare_dicom(head: bytes, size: int) -> bool:
-    """A DICOM file without the 128-byte preamble (common on CDs): its first element
-    is a little-endian tag of group 0x0002 (file meta) or 0x0008 (identifying)."""
-    if len(head) < 8:
-        return False
-    group = int.from_bytes(head[0:2], "little")
-    element = int.from_bytes(head[2:4], "little")
-    if group not in (0x0002, 0x0008) or element > 0x1FFF:
-        return False
-    if head[4:6] in _DICOM_VRS:  # explicit VR
-        return True
-    length = int.from_bytes(head[4:8], "little")  # implicit VR: a 32-bit length
-    return length == 0xFFFFFFFF or 8 + length <= size
-
-
-def sniff_kind(head: bytes, size: int) -> str | None:
-    """The Upload.Kind of a file from its first bytes, or None when not allowed."""
-    if len(head) >= 132 and head[128:132] == b"DICM":
-        return "dicom"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIC_BRANDS:
-        return "heic"
-    if _looks_like_bare_dicom(head, size):
-        return "dicom"
-    return None
-
-
-# --- Checks by kind ---------------------------------------------------------------
-
-
-@dataclass
-class ZipSummary:
-    entries: int = 0
-    total_bytes: int = 0
-    nested_archives: list[str] = field(default_factory=list)
-
-
-_NESTED_ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|gz|bz2|xz|iso)$", re.IGNORECASE)
-
-
-def _unsafe_member(name: str) -> bool:
-    path = name.replace("\\", "/")
-    if path.startswith("/") or _WINDOWS_DRIVE.match(path) or "\x00" in path:
-        return True
-    normal = posixpath.normpath(path)
-    return normal == ".." or normal.startswith("../")
-
-
-def check_zip(path: Path) -> ZipSummary:
-    """Read the central directory only (nothing is unpacked) and refuse unsafe zips.
-
-    Raises ValueError with the patient-facing reason.
-    """
-    summary = ZipSummary()
-    compressed = 0
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        logger.info("zip refused as damaged: %s", exc)
-        raise ValueError(_("the zip file is damaged or incomplete.")) from exc
-    if len(infos) > settings.ZIP_MAX_ENTRIES:
-        raise ValueError(
-            _("the zip file holds more than %(count)d files.") % {"count": settings.ZIP_MAX_ENTRIES}
-        )
-    for info in infos:
-        if _unsafe_member(info.filename):
-            raise ValueError(_("the zip file holds a path that points outside its folder."))
-        if info.flag_bits & 0x1:
-            raise ValueError(_("the zip file is protected by a password."))
-        if info.is_dir():
-            continue
-        summary.entries += 1
-        summary.total_bytes += info.file_size
-        compressed += info.compress_size
-        if _NESTED_ARCHIVE.search(info.filename):
-            summary.nested_archives.append(info.filename)
-    if summary.total_bytes > settings.ZIP_MAX_TOTAL_BYTES:
-        raise ValueError(
-            _("unpacked, the zip file would take more than %(size)s.")
-            % {"size": filesizeformat(settings.ZIP_MAX_TOTAL_BYTES)}
-        )
-    if summary.total_bytes > max(compressed, 1) * settings.ZIP_MAX_RATIO:
-        raise ValueError(
-            _("the zip file unpacks to far more than its own size, which scan images never do.")
-        )
-    return summary
-
-
-def check_image(path: Path, kind: str) -> None:
-    """Cheap integrity check of a JPEG/PNG (truncated or garbage data → ValueError).
-
-    PNG: Pillow's verify() reads every chunk and checks its CRC. JPEG: decoded at
-    1/8 scale (draft mode), which reads all the data but uses little memory.
-    Image.MAX_IMAGE_PIXELS stays on: a decompression bomb raises too.
-    """
-    from PIL import Image
-
-    damaged = _("the image is damaged or incomplete.")
-    try:
-        with Image.open(path) as image:
-            expected = {"jpeg": "JPEG", "png": "PNG"}[kind]
-            if image.format != expected:
-                raise ValueError(damaged)
-            if kind == "png":
-                image.verify()
-            else:
-                image.draft("L", (max(1, image.width // 8), max(1, image.height // 8)))
-                image.load()
-    except ValueError:
-        raise
-    except Exception as exc:  # Pillow raises many kinds (OSError, SyntaxError, bombs...)
-        logger.info("image refused as damaged: %s", exc)
-        raise ValueError(damaged) from exc
-
-
-def check_pdf(path: Path, size: int) -> None:
-    with open(path, "rb") as handle:
-        handle.seek(max(0, size - 2048))
-        tail = handle.read()
-    if b"%%EOF" not in tail:
-        raise ValueError(_("the PDF file is damaged or incomplete."))
 
 
 def refusal_reason_for_type() -> str:
@@ -407,8 +202,6 @@ def save_upload(*, booking, uploaded_file, user=None):
     Raises UploadRejected (message in the active language, naming the file) when
     the file is not accepted; its temporary copy is then deleted.
     """
-    from booking.models import Upload
-
     name = clean_original_name(uploaded_file.name)
     path = _spool(uploaded_file)
     moved = False
@@ -464,8 +257,6 @@ def save_upload(*, booking, uploaded_file, user=None):
                 ", ".join(nested[:10]),
             )
         # Decoding, grouping into studies and previews run in the background.
-        from booking.imaging import enqueue_processing  # imaging imports this module
-
         enqueue_processing(upload)
         return upload
     finally:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from booking import access, request_flow, review_services
+from booking import access, request_flow
 from booking.calendar import booking_ics
 from booking.checklist import checklist, scan_too_old
 from booking.forms import (
@@ -31,6 +31,7 @@ from booking.forms import (
     WhatForm,
     WhenForm,
 )
+from booking.imaging import services as imaging_services
 from booking.models import Booking
 from booking.upload_views import accepts_uploads, handle_upload
 from clinic.i18n import get_by_translated_slug
@@ -329,7 +330,7 @@ def private_context(request, booking: Booking, token: str, **forms) -> dict:
 
 def render_private(request, booking, token, status=200, **forms):
     context = private_context(request, booking, token, **forms)
-    context |= review_services.patient_context(booking, context["items"])  # doctor's advice
+    context |= imaging_services.patient_context(booking, context["items"])  # doctor's advice
     return render(request, "booking/private.html", context, status=status)
 
 

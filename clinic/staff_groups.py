@@ -51,7 +51,7 @@ GROUP_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("booking", "upload"): ("add", "view"),
         ("booking", "appointmenttype"): VIEW,
         ("booking", "anticoagulant"): ("add", "change", "view"),
-        # The imaging review pages (booking/review_views.py) and the audit, read-only.
+        # The imaging review pages (booking/imaging/views.py) and the audit, read-only.
         ("booking", "imagingreview"): ("add", "view", "review_imaging"),
         ("booking", "imagingaccess"): VIEW,
     },

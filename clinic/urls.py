@@ -13,7 +13,7 @@ from clinic.sitemaps import sitemaps
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Staff-only imaging review (doctors): no language prefix, like the admin.
-    path("staff/imaging/", include("booking.review_urls")),
+    path("staff/imaging/", include("booking.imaging.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
 ]

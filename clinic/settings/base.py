@@ -238,7 +238,7 @@ UPLOAD_MAX_FILES_PER_BOOKING = env_int("UPLOAD_MAX_FILES_PER_BOOKING", 2000)
 ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_BYTES", 4 * 1024**3)
 ZIP_MAX_RATIO = env_int("ZIP_MAX_RATIO", 100)
 ZIP_MAX_ENTRIES = env_int("ZIP_MAX_ENTRIES", 10_000)
-# Imaging previews (booking/imaging.py): values decoded per DICOM file (rows x
+# Imaging previews (booking/imaging/processing.py): values decoded per DICOM file (rows x
 # columns x samples x frames, checked from the header before decoding), frames
 # previewed per multi-frame file, and seconds per upload before the rest is skipped.
 DICOM_MAX_PIXELS = env_int("DICOM_MAX_PIXELS", 50_000_000)
@@ -329,7 +329,7 @@ LOGGING = {
 # Demo staff accounts are made only for local development.
 DEMO_ACCOUNTS = DEBUG
 
-# Doctors' imaging review (booking/review_views.py, docs/imaging.md). With nginx in
+# Doctors' imaging review (booking/imaging/views.py, docs/imaging.md). With nginx in
 # front, images can be sent by nginx itself: the view checks the permission, writes
 # the audit row and answers with X-Accel-Redirect to an `internal` location that
 # maps IMAGING_X_ACCEL_PREFIX to PRIVATE_STORAGE_ROOT.

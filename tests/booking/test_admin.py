@@ -22,7 +22,7 @@ ADD = "/admin/booking/booking/add/"
 
 @pytest.fixture(autouse=True)
 def sent():
-    with mock.patch("booking.emails.send_booking_message") as send:
+    with mock.patch("booking.tasks.send_booking_message") as send:
         yield send
 
 

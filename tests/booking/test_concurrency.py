@@ -58,7 +58,7 @@ def test_twenty_simultaneous_confirmations_give_exactly_one_booking():
         with lock:
             results.append(outcome)
 
-    with mock.patch("booking.emails.send_booking_message"):
+    with mock.patch("booking.tasks.send_booking_message"):
         threads = [threading.Thread(target=attempt, args=(i,)) for i in range(THREADS)]
         for thread in threads:
             thread.start()

@@ -1,4 +1,4 @@
-"""booking/dicom.py: reading and rendering DICOM without a database."""
+"""booking/imaging/dicom.py: reading and rendering DICOM without a database."""
 
 import io
 
@@ -7,7 +7,7 @@ import pytest
 from django.utils import translation
 from PIL import Image
 
-from booking import dicom
+from booking.imaging import dicom
 from tests.booking.dicom_fixtures import (
     bundled,
     cr_monochrome1_dataset,

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from icalendar import Calendar
 
-from booking.emails import KINDS, send_booking_message
+from booking.emails import KINDS
 from booking.models import Booking
+from booking.tasks import send_booking_message
 from clinic.models import ClinicDetails, ConsentText
 from tests.booking.factories import AnticoagulantFactory, AppointmentTypeFactory, BookingFactory
 from tests.conditions.factories import ConditionFactory

@@ -1,4 +1,4 @@
-"""booking/imaging.py: processing uploads into studies, series, instances and previews."""
+"""booking/imaging/processing.py: uploads into studies, series, instances and previews."""
 
 import io
 import os
@@ -12,9 +12,9 @@ import pytest
 from django.utils import translation
 from PIL import Image
 
-from booking import imaging
+from booking.imaging import processing
 from booking.models import Booking, Instance, Series, Study, Upload
-from booking.uploads import private_storage
+from booking.storage import private_storage
 from tests.booking.dicom_fixtures import (
     TEST_FILES,
     bundled,
@@ -53,7 +53,7 @@ def make_upload(booking, data: bytes | Path, kind: str, name="file") -> Upload:
 
 def process(upload) -> Upload:
     with translation.override("en"):
-        imaging.run_processing(upload.pk)
+        processing.run_processing(upload.pk)
     upload.refresh_from_db()
     return upload
 
@@ -123,7 +123,7 @@ def test_rerun_does_not_duplicate(booking):
 def test_enqueue_runs_after_commit(booking, django_capture_on_commit_callbacks):
     upload = make_upload(booking, to_bytes(ct_dataset(64)), "dicom")
     with django_capture_on_commit_callbacks(execute=True):
-        imaging.enqueue_processing(upload)
+        processing.enqueue_processing(upload)
     upload.refresh_from_db()
     assert upload.processing == Upload.Processing.DONE
 

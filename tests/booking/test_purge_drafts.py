@@ -12,7 +12,8 @@ from django.utils import timezone
 from PIL import Image
 
 from booking.models import Booking, Upload
-from booking.uploads import incoming_dir, save_upload
+from booking.storage import incoming_dir
+from booking.uploads import save_upload
 from tests.booking.factories import BookingFactory
 
 pytestmark = pytest.mark.django_db

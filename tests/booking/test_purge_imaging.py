@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from booking.imaging.services import log_access, record_review
 from booking.models import Booking, ImagingAccess, ImagingReview, Instance, Series, Study, Upload
-from booking.review_services import log_access, record_review
 from tests.booking.factories import BookingFactory
 from tests.booking.test_review_access import make_imaging
 from tests.factories import UserFactory
@@ -86,7 +86,7 @@ def test_dry_run_deletes_nothing(bookings, storage):
 
 def test_apply_deletes_files_and_rows_of_old_closed_bookings_only(bookings, storage, client):
     # A cached window rendition is deleted too.
-    from booking.review_services import preset_by_code, rendition
+    from booking.imaging.services import preset_by_code, rendition
 
     instance = Instance.objects.filter(series__study__booking=bookings["old_completed"]).first()
     rendered = storage / rendition(instance, preset_by_code("bone"))

@@ -15,7 +15,7 @@ from PIL import Image
 
 from booking.access import private_path
 from booking.models import ImagingAccess, Instance, Series, Study, Upload
-from booking.uploads import private_storage
+from booking.storage import private_storage
 from tests.booking.factories import BookingFactory
 from tests.factories import UserFactory
 
@@ -380,7 +380,7 @@ def test_imaging_access_admin_is_read_only_for_doctors(client, booking, imaging)
 
 
 def test_receptionist_sees_the_review_state_but_not_the_audit(client, booking, imaging):
-    from booking.review_services import record_review
+    from booking.imaging.services import record_review
 
     doctor = UserFactory(username="doc", groups=["Doctors"])
     record_review(booking=booking, doctor=doctor, verdict="approved")

@@ -10,9 +10,9 @@ from django.utils import timezone, translation
 
 from booking.access import private_path
 from booking.checklist import DONE, MISSING, NEEDS_STAFF, checklist
+from booking.imaging.services import age_on, awaiting_review, record_review, rendition_name
 from booking.models import Booking, ImagingReview, Upload
-from booking.review_services import age_on, awaiting_review, record_review, rendition_name
-from booking.uploads import private_storage
+from booking.storage import private_storage
 from tests.booking.factories import BookingFactory
 from tests.booking.test_review_access import make_imaging, png_bytes, save
 from tests.factories import UserFactory
@@ -198,7 +198,7 @@ def test_window_presets_render_from_the_dicom_and_are_cached(client, doctor, boo
     bone_bytes = b"".join(bone.streaming_content)
     lung_bytes = b"".join(client.get(preview + "?preset=lung").streaming_content)
     assert bone_bytes.startswith(b"\x89PNG") and bone_bytes != default and bone_bytes != lung_bytes
-    from booking.review_services import preset_by_code
+    from booking.imaging.services import preset_by_code
 
     name = rendition_name(instance, preset_by_code("bone"))
     assert private_storage().exists(name)

@@ -21,7 +21,7 @@ Status = Booking.Status
 @pytest.fixture(autouse=True)
 def sent():
     """The e-mails are another module's job: record the calls instead."""
-    with mock.patch("booking.emails.send_booking_message") as send:
+    with mock.patch("booking.tasks.send_booking_message") as send:
         yield send
 
 

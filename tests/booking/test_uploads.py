@@ -15,15 +15,10 @@ from django.urls import path
 from django.utils.translation import trans_real
 from PIL import Image
 
+from booking.filetypes import check_zip, clean_original_name, sniff_kind
 from booking.models import Booking, Upload
 from booking.upload_views import accepts_uploads, handle_upload
-from booking.uploads import (
-    UploadRejected,
-    check_zip,
-    clean_original_name,
-    save_upload,
-    sniff_kind,
-)
+from booking.uploads import UploadRejected, save_upload
 from clinic.urls import urlpatterns as site_urlpatterns
 from tests.booking.factories import BookingFactory
 

@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from booking.models import Booking, Upload
-from booking.uploads import delete_upload_files, incoming_dir, private_storage
+from booking.storage import incoming_dir, private_storage
+from booking.uploads import delete_upload_files
 
 # Files in incoming/ older than this belong to no request still running.
 INCOMING_MAX_AGE_SECONDS = 24 * 60 * 60

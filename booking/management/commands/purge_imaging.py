@@ -9,8 +9,8 @@ doctors' verdicts (ImagingReview) are kept; their file labels still say what was
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from booking.imaging.services import booking_file_names, purge_booking, purgeable_bookings
 from booking.models import Instance, Series, Study, Upload
-from booking.review_services import booking_file_names, purge_booking, purgeable_bookings
 
 REFUSAL = (
     "No retention period: give --days N or set IMAGING_RETENTION_DAYS. There is no "

@@ -2,11 +2,11 @@
 
 `enqueue_processing(upload)` queues `process_upload(upload_id)` (a django-tasks task)
 once the upload's row is committed. The task identifies the file by its content
-(booking.uploads.sniff_kind), and:
+(booking.filetypes.sniff_kind), and:
 
-* DICOM: reads it (booking/dicom.py), groups images into Study / Series / Instance
+* DICOM: reads it (booking/imaging/dicom.py), groups images into Study / Series / Instance
   by their UIDs, one Instance (with a PNG preview and a WebP thumbnail) per frame;
-* zip (a CD): checked again with booking.uploads.check_zip, then unpacked member by
+* zip (a CD): checked again with booking.filetypes.check_zip, then unpacked member by
   member to a private temporary folder with running limits (bytes actually
   written, ratio, entries, time); nested archives are not followed (noted as
   refused); the DICOMDIR index and the viewer software of a CD are skipped;
@@ -37,18 +37,17 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
-from booking import dicom
-from booking.uploads import (
-    _NESTED_ARCHIVE,
-    HEADER_BYTES,
-    check_zip,
-    incoming_dir,
-    private_storage,
-    sniff_kind,
-)
+from booking.filetypes import HEADER_BYTES, NESTED_ARCHIVE, check_zip, sniff_kind
+from booking.imaging import dicom
+from booking.models import Booking, Instance, Series, Study, Upload
+from booking.storage import incoming_dir, private_storage
 from clinic.tasks import retry_later
 
 logger = logging.getLogger(__name__)
@@ -224,7 +223,7 @@ def _process_zip(path, work_dir: Path, sink: Sink, outcome: Outcome, deadline: f
                     % {"count": len(members) - position},
                 )
                 return
-            if _NESTED_ARCHIVE.search(name):
+            if NESTED_ARCHIVE.search(name):
                 outcome.refuse(name, _("a zip inside the zip is not opened."))
                 continue
             base = PurePosixPath(name.replace("\\", "/")).name
@@ -306,15 +305,11 @@ class DatabaseSink(Sink):
         self.series = {}
 
     def _save(self, data: bytes, ext: str) -> str:
-        from django.core.files.base import ContentFile
-
         return self.storage.save(
             f"{self.folder}/{secrets.token_urlsafe(18)}.{ext}", ContentFile(data)
         )
 
     def _study(self, info: dicom.DicomInfo):
-        from booking.models import Study
-
         uid = info.study_uid or "unknown"
         study = self.studies.get(uid)
         if study is None:
@@ -345,8 +340,6 @@ class DatabaseSink(Sink):
         return study
 
     def _series(self, info: dicom.DicomInfo):
-        from booking.models import Series
-
         study = self._study(info)
         key = (study.pk, info.series_uid or "unknown")
         series = self.series.get(key)
@@ -365,8 +358,6 @@ class DatabaseSink(Sink):
         return series
 
     def add_dicom(self, member: str, result: dicom.RenderResult) -> None:
-        from booking.models import Instance
-
         info = result.info
         series = self._series(info)
         rows = []
@@ -390,10 +381,6 @@ class DatabaseSink(Sink):
         Instance.objects.bulk_create(rows)
 
     def finish(self):
-        from django.db.models import Count
-
-        from booking.models import Series
-
         for series in Series.objects.filter(pk__in=[s.pk for s in self.series.values()]).annotate(
             n=Count("instances")
         ):
@@ -402,8 +389,6 @@ class DatabaseSink(Sink):
 
 def _forget_previous(upload) -> None:
     """A rerun (retry) starts clean: this upload's previews and instances go."""
-    from booking.models import Series, Study
-
     storage = private_storage()
     for instance in upload.instances.all():
         for name in (instance.preview.name, instance.thumbnail.name):
@@ -419,10 +404,6 @@ def _forget_previous(upload) -> None:
 
 def fill_scan_details(booking_id: int) -> None:
     """The most recent study's date and modality fill the booking's empty scan fields."""
-    from django.db import transaction
-
-    from booking.models import Booking, Study
-
     study = (
         Study.objects.filter(booking_id=booking_id, study_date__isnull=False)
         .order_by("-study_date", "pk")
@@ -446,10 +427,6 @@ def fill_scan_details(booking_id: int) -> None:
 
 def run_processing(upload_id: int) -> None:
     """The body of process_upload: process one Upload and record the outcome on it."""
-    from django.utils import timezone
-
-    from booking.models import Upload
-
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None or not upload.file:
         return
@@ -513,7 +490,5 @@ def process_upload(upload_id: int, attempt: int = 1) -> None:
 
 def enqueue_processing(upload) -> None:
     """Queue process_upload for this upload once its row is committed."""
-    from django.db import transaction
-
     upload_id = upload.pk
     transaction.on_commit(lambda: process_upload.enqueue(upload_id))

@@ -1,8 +1,8 @@
 """The doctors' imaging review: the queue, the verdict, the audit and the window presets.
 
 Every change goes through a function here, so the views stay thin and the tests can
-call the same code. The image files themselves are made by booking/imaging.py (the
-processing); this module only reads them, renders a windowed copy on demand and
+call the same code. The image files themselves are made by booking/imaging/processing.py
+(the processing); this module only reads them, renders a windowed copy on demand and
 deletes them when the retention period is over (purge_imaging).
 """
 
@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from booking import dicom, emails
+from booking import tasks
 from booking.checklist import MISSING, Item
+from booking.imaging import dicom
 from booking.models import (
     AppointmentType,
     Booking,
@@ -34,7 +35,7 @@ from booking.models import (
     Study,
     Upload,
 )
-from booking.uploads import private_storage
+from booking.storage import private_storage
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class Preset:
 
 
 def window_presets() -> list[Preset]:
-    """The file's own window first, then the standard CT presets of booking/dicom.py."""
+    """The file's own window first, then the standard CT presets of booking/imaging/dicom.py."""
     return [Preset("default", gettext_lazy("Default"), None, None)] + [
         Preset(p["key"], p["label"], float(p["center"]), float(p["width"]))
         for p in dicom.WINDOW_PRESETS
@@ -236,7 +237,7 @@ def record_review(
     booking.save(update_fields=fields)
     if booking.email:
         # Like the other booking e-mails: queued in the same transaction (no health details).
-        emails.send_booking_message(booking=booking, kind="news")
+        tasks.send_booking_message(booking=booking, kind="news")
     return review
 
 

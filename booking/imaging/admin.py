@@ -1,7 +1,7 @@
 """Read-only admin for the imaging audit (ImagingAccess) and the doctors' verdicts.
 
 Nobody adds, changes or deletes either here: reviews are written by the review page
-(booking/review_views.py) and access rows by the file view. Who may read them is
+(booking/imaging/views.py) and access rows by the file view. Who may read them is
 set in clinic/staff_groups.py (doctors both; reception the reviews only).
 """
 

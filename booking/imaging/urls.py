@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from booking import review_views as views
+from booking.imaging import views
 
 app_name = "review"
 

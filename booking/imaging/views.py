@@ -28,10 +28,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from booking import review_services as services
 from booking.checklist import checklist
+from booking.imaging import services
 from booking.models import Booking, ImagingAccess, ImagingReview, Instance, Series, Study, Upload
-from booking.uploads import private_storage
+from booking.storage import private_storage
 from clinic.client import client_address
 
 PERMISSION = "booking.review_imaging"

@@ -1,10 +1,10 @@
 """Reading DICOM images safely and rendering them as 8-bit previews.
 
-Pure functions (no models, no database): booking/imaging.py decides what to read
+Pure functions (no models, no database): booking/imaging/processing.py decides what to read
 and where the results go; this module reads one file and turns its frames into
 PNG previews and WebP thumbnails.
 
-Safety: the caller has already sniffed the content (booking.uploads.sniff_kind)
+Safety: the caller has already sniffed the content (booking.filetypes.sniff_kind)
 before `read_header` calls ``dcmread(force=True)``; the header is read with the
 large elements deferred, and the size of what would be decoded
 (rows x columns x samples x frames, and its bytes) is checked against

@@ -1,0 +1,31 @@
+"""The booking app's models, one module per topic; all importable from `booking.models`."""
+
+from booking.models.audit import BookingView, ImagingAccess
+from booking.models.bookings import (
+    DRAFT_LIFETIME,
+    SCAN_MAX_AGE,
+    Anticoagulant,
+    AppointmentType,
+    Booking,
+    BookingQuerySet,
+    new_reference,
+)
+from booking.models.imaging import ImagingReview, Instance, Series, Study
+from booking.models.uploads import Upload
+
+__all__ = [
+    "DRAFT_LIFETIME",
+    "SCAN_MAX_AGE",
+    "Anticoagulant",
+    "AppointmentType",
+    "Booking",
+    "BookingQuerySet",
+    "BookingView",
+    "ImagingAccess",
+    "ImagingReview",
+    "Instance",
+    "Series",
+    "Study",
+    "Upload",
+    "new_reference",
+]
