@@ -7,7 +7,14 @@ steps on pages of their own (confirm, blood-thinner plan, cancel) and the list's
 actions (completed, did not come), which go through `booking.services`. Every
 opening of a booking's page is logged (BookingView). Reception adds a booking for a
 patient who phones.
+
+Working hours and absences are edited here too; saving them warns about the
+confirmed or tentative bookings that no longer fit (outside every working hours, or
+inside an absence), so reception can move them.
 """
+
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,7 +22,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -27,9 +34,10 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from booking import services, tasks
+from booking import planner, scheduling, services, slots, tasks
 from booking.checklist import DONE, MISSING, NEEDS_STAFF, checklist, is_complete
-from booking.models import Anticoagulant, AppointmentType, Booking
+from booking.demo import add_public_holidays
+from booking.models import Absence, Anticoagulant, AppointmentType, Booking, WorkingHours
 from booking.uploads import UploadRejected, save_upload
 from clinic.models import ConsentText, Practitioner
 from clinic.translation_status import ErrorSummaryMixin, TranslationStatusMixin
@@ -183,6 +191,33 @@ class ConfirmForm(forms.Form):
         widget=AdminSplitDateTime,
         help_text=_("The date and time the appointment starts."),
     )
+
+    def __init__(self, *args, imaging_pending: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if imaging_pending:
+            self.fields["despite_imaging"] = forms.BooleanField(
+                label=_("Confirm before the doctor has approved the images"),
+                required=False,
+                help_text=_(
+                    "A doctor has not approved this patient's images yet. Tick to confirm "
+                    "the time anyway."
+                ),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if "despite_imaging" in self.fields and not cleaned.get("despite_imaging"):
+            self.add_error(
+                "despite_imaging",
+                _("The images are not approved yet. Tick the box to confirm anyway."),
+            )
+        return cleaned
+
+
+def imaging_pending(booking: Booking) -> bool:
+    """Gold implantation and the like: a doctor should approve the images first."""
+    required = booking.appointment_type.imaging == AppointmentType.Imaging.REQUIRED
+    return required and not booking.imaging_reviewed
 
 
 class PlanForm(forms.Form):
@@ -486,7 +521,7 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["can_change_booking"] = self.has_change_permission(request, obj)
-            context["can_confirm"] = obj.status in (Status.REQUESTED, Status.CONFIRMED)
+            context["can_confirm"] = obj.status in services.CONFIRMABLE
             context["asks_about_blood_thinners"] = obj.appointment_type.asks_about_blood_thinners
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -495,6 +530,11 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
     def get_urls(self):
         app, model = self.opts.app_label, self.opts.model_name
         return [
+            path(
+                "calendar/",
+                self.admin_site.admin_view(self.calendar_view),
+                name=f"{app}_{model}_calendar",
+            ),
             path(
                 "<path:object_id>/confirm/",
                 self.admin_site.admin_view(self.confirm_view),
@@ -550,7 +590,22 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
     def confirm_view(self, request, object_id):
         booking = self._booking_for_change(request, object_id)
         initial = {"practitioner": booking.practitioner_id, "starts_at": booking.starts_at}
-        form = ConfirmForm(request.POST or None, initial=initial)
+        # From the calendar's free time: ?practitioner=<pk>&starts_at=<ISO time>.
+        if request.GET.get("starts_at"):
+            try:
+                proposed = datetime.fromisoformat(request.GET["starts_at"])
+            except ValueError:
+                proposed = None
+            if proposed is not None:
+                if timezone.is_naive(proposed):
+                    proposed = timezone.make_aware(proposed)
+                initial = {
+                    "practitioner": request.GET.get("practitioner"),
+                    "starts_at": timezone.localtime(proposed),
+                }
+        form = ConfirmForm(
+            request.POST or None, initial=initial, imaging_pending=imaging_pending(booking)
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.confirm_booking(
@@ -645,6 +700,64 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             form=form,
         )
 
+    # --- The calendar ---
+
+    def calendar_view(self, request):
+        """A practitioner's day or week: bookings, tentative ones, holds, absences, free time."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        practitioners = list(Practitioner.objects.active().order_by("order", "pk"))
+        wanted = request.GET.get("practitioner", "")
+        practitioner = next((p for p in practitioners if str(p.pk) == wanted), None)
+        if practitioner is None and practitioners:
+            practitioner = practitioners[0]
+        view = "day" if request.GET.get("view") == "day" else "week"
+        try:
+            shown = date.fromisoformat(request.GET.get("date", ""))
+        except ValueError:
+            shown = timezone.localdate()
+        first_day = shown if view == "day" else shown - timedelta(days=shown.weekday())
+        length = 1 if view == "day" else 7
+        days = (
+            planner.week_plan(practitioner=practitioner, first_day=first_day, days=length)
+            if practitioner
+            else []
+        )
+        step = timedelta(days=length)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Calendar"),
+            "subtitle": practitioner.name if practitioner else None,
+            "opts": self.opts,
+            "practitioners": practitioners,
+            "practitioner": practitioner,
+            "view": view,
+            "days": days,
+            "shown": shown,
+            "previous": first_day - step,
+            "next": first_day + step,
+            "today": timezone.localdate(),
+            "waiting": planner.tentative_waiting(),
+            "to_move": planner.bookings_to_move(),
+            "can_change": self.has_change_permission(request),
+            "can_add": self.has_add_permission(request),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/booking/booking/calendar.html", context)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """A caller booked into a free time from the calendar: on to confirming that time."""
+        if request.GET.get("starts_at") and self.has_change_permission(request, obj):
+            query = urlencode(
+                {
+                    "practitioner": request.GET.get("practitioner", ""),
+                    "starts_at": request.GET["starts_at"],
+                }
+            )
+            url = reverse("admin:booking_booking_confirm", args=[obj.pk])
+            return HttpResponseRedirect(f"{url}?{query}")
+        return super().response_add(request, obj, post_url_continue)
+
     # --- Actions in the list ---
 
     def _after_appointment(self, request, queryset, step, done_message):
@@ -695,13 +808,50 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
 # --- What can be booked, and the medicine list -----------------------------------------
 
 
+class AppointmentTypeForm(forms.ModelForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        mode = cleaned_data.get("booking_mode")
+        # The practitioners are a many-to-many field: only cleaned_data knows them yet.
+        chosen = cleaned_data.get("practitioners")
+        if (
+            "practitioners" in self.fields
+            and mode
+            and mode != AppointmentType.BookingMode.REQUEST_PERIOD
+            and not chosen
+        ):
+            self.add_error(
+                "practitioners",
+                _("Choose at least one practitioner, or let patients ask for a period."),
+            )
+        return cleaned_data
+
+
 @admin.register(AppointmentType)
 class AppointmentTypeAdmin(ErrorSummaryMixin, TranslationStatusMixin, TabbedTranslationAdmin):
+    form = AppointmentTypeForm
     fieldsets = [
         (None, {"fields": ["name", "description", "instructions"]}),
         (
             _("Booking"),
             {"fields": ["duration_minutes", "requestable_online", "order"]},
+        ),
+        (
+            _("Scheduling"),
+            {
+                "fields": [
+                    "booking_mode",
+                    "practitioners",
+                    "buffer_before_minutes",
+                    "buffer_after_minutes",
+                    "min_notice_hours",
+                    "max_weeks_ahead",
+                ],
+                "description": _(
+                    "How patients book this appointment and which times are offered online. "
+                    "The practitioners' own hours are set under “Working hours”."
+                ),
+            },
         ),
         (
             _("Checklist"),
@@ -714,6 +864,7 @@ class AppointmentTypeAdmin(ErrorSummaryMixin, TranslationStatusMixin, TabbedTran
     list_display = [
         "name",
         "duration_minutes",
+        "booking_mode",
         "requestable_online",
         "imaging",
         "asks_about_blood_thinners",
@@ -722,6 +873,248 @@ class AppointmentTypeAdmin(ErrorSummaryMixin, TranslationStatusMixin, TabbedTran
     ]
     list_editable = ["order"]
     search_fields = in_every_language("name")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # A clinic has a handful of practitioners: tick boxes read better than a picker.
+        if db_field.name == "practitioners":
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+# --- Working hours and absences --------------------------------------------------------
+
+# The statuses whose time must stay inside working hours and outside absences.
+KEEPS_ITS_TIME = [Status.CONFIRMED, Status.TENTATIVE]
+
+
+def inside_working_hours(booking: Booking, hours: list[WorkingHours]) -> bool:
+    """Whether one of the hours, valid on the booking's local date, holds all of it.
+
+    The rule free times are offered by (booking/slots.py): the appointment itself,
+    without its buffers, lies inside one working interval on one local date.
+    """
+    start = timezone.localtime(booking.starts_at)
+    end = timezone.localtime(booking.ends_at or booking.starts_at)
+    day = start.date()
+    if end.date() != day:
+        return False
+    return any(
+        slots.WorkingInterval(
+            weekday=item.weekday,
+            start=item.starts,
+            end=item.ends,
+            valid_from=item.valid_from,
+            valid_to=item.valid_to,
+        ).applies_on(day)
+        and item.starts <= start.time()
+        and end.time() <= item.ends
+        for item in hours
+    )
+
+
+def bookings_outside_working_hours(*, practitioner_id: int, now=None) -> list[Booking]:
+    """The practitioner's confirmed or tentative future bookings no working hours hold."""
+    now = now or timezone.now()
+    hours = list(WorkingHours.objects.filter(practitioner_id=practitioner_id))
+    bookings = Booking.objects.filter(
+        practitioner_id=practitioner_id,
+        status__in=KEEPS_ITS_TIME,
+        starts_at__gte=now,
+    ).order_by("starts_at")
+    return [booking for booking in bookings if not inside_working_hours(booking, hours)]
+
+
+def bookings_hit_by(absence: Absence):
+    """Confirmed or tentative bookings whose time taken overlaps the absence.
+
+    An absence without a practitioner closes the clinic, so it hits everyone's bookings.
+    """
+    bookings = Booking.objects.filter(
+        status__in=KEEPS_ITS_TIME,
+        claim_starts_at__lt=absence.ends_at,
+        claim_ends_at__gt=absence.starts_at,
+    )
+    if absence.practitioner_id is not None:
+        bookings = bookings.filter(practitioner_id=absence.practitioner_id)
+    return bookings.select_related("practitioner").order_by("claim_starts_at")
+
+
+def booking_links(bookings) -> str:
+    """A list for a message: each booking's reference (a link), patient, time and practitioner."""
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            '<li><a href="{}">{}</a>, {}, {}, {}</li>',
+            (
+                (
+                    reverse("admin:booking_booking_change", args=[booking.pk]),
+                    booking.reference,
+                    booking.name or "-",
+                    timezone.localtime(booking.starts_at).strftime("%Y-%m-%d %H:%M"),
+                    booking.practitioner or "-",
+                )
+                for booking in bookings
+            ),
+        ),
+    )
+
+
+def warn_about_stranded_bookings(request, practitioner_ids) -> None:
+    for practitioner in Practitioner.objects.filter(pk__in=practitioner_ids).order_by("name"):
+        stranded = bookings_outside_working_hours(practitioner_id=practitioner.pk)
+        if not stranded:
+            continue
+        messages.warning(
+            request,
+            format_html(
+                "{} {}",
+                ngettext(
+                    "%(count)d future booking of %(practitioner)s lies outside their "
+                    "working hours now. Reception must move it:",
+                    "%(count)d future bookings of %(practitioner)s lie outside their "
+                    "working hours now. Reception must move them:",
+                    len(stranded),
+                )
+                % {"count": len(stranded), "practitioner": practitioner},
+                booking_links(stranded),
+            ),
+        )
+
+
+def warn_about_bookings_hit(request, absences) -> None:
+    hit = {}
+    for absence in absences:
+        for booking in bookings_hit_by(absence):
+            hit.setdefault(booking.pk, booking)
+    if not hit:
+        return
+    bookings = sorted(hit.values(), key=lambda booking: booking.claim_starts_at)
+    messages.warning(
+        request,
+        format_html(
+            "{} {}",
+            ngettext(
+                "%(count)d booking falls in this time off. Reception must move it:",
+                "%(count)d bookings fall in this time off. Reception must move them:",
+                len(bookings),
+            )
+            % {"count": len(bookings)},
+            booking_links(bookings),
+        ),
+    )
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(ErrorSummaryMixin, admin.ModelAdmin):
+    fields = ["practitioner", "weekday", "starts", "ends", "valid_from", "valid_to"]
+    list_display = ["practitioner", "weekday", "starts", "ends", "valid_from", "valid_to"]
+    list_filter = ["practitioner", "weekday"]
+    list_select_related = ["practitioner"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        affected = {obj.practitioner_id}
+        if change and "practitioner" in form.changed_data:
+            affected.add(form.initial.get("practitioner"))
+        warn_about_stranded_bookings(request, affected)
+
+    def delete_model(self, request, obj):
+        practitioner_id = obj.practitioner_id
+        super().delete_model(request, obj)
+        warn_about_stranded_bookings(request, {practitioner_id})
+
+    def delete_queryset(self, request, queryset):
+        affected = set(queryset.values_list("practitioner_id", flat=True))
+        super().delete_queryset(request, queryset)
+        warn_about_stranded_bookings(request, affected)
+
+
+def offer_time_of(absence: Absence) -> None:
+    """An absence was removed: its time is free, so waitlisted patients may want it."""
+    if absence.ends_at <= timezone.now():
+        return
+    people = (
+        [absence.practitioner_id]
+        if absence.practitioner_id
+        else list(Practitioner.objects.active().values_list("pk", flat=True))
+    )
+    for practitioner_id in people:
+        scheduling.offer_freed_time(
+            practitioner_id=practitioner_id,
+            claim_starts_at=absence.starts_at,
+            claim_ends_at=absence.ends_at,
+        )
+
+
+@admin.register(Absence)
+class AbsenceAdmin(ErrorSummaryMixin, admin.ModelAdmin):
+    change_list_template = "admin/booking/absence/change_list.html"
+    fields = ["practitioner", "starts_at", "ends_at", "reason"]
+    list_display = ["who", "starts_at", "ends_at", "reason"]
+    list_filter = ["practitioner"]
+    date_hierarchy = "starts_at"
+    ordering = ["starts_at"]
+    list_select_related = ["practitioner"]
+
+    @admin.display(description=_("who"), ordering="practitioner__name")
+    def who(self, obj):
+        return obj.practitioner if obj.practitioner_id else _("The whole clinic")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        warn_about_bookings_hit(request, [obj])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        offer_time_of(obj)
+
+    def delete_queryset(self, request, queryset):
+        absences = list(queryset)
+        super().delete_queryset(request, queryset)
+        for absence in absences:
+            offer_time_of(absence)
+
+    def get_urls(self):
+        app, model = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "public-holidays/",
+                self.admin_site.admin_view(self.public_holidays_view),
+                name=f"{app}_{model}_public_holidays",
+            ),
+            *super().get_urls(),
+        ]
+
+    def public_holidays_view(self, request):
+        """Adds this year's and next year's Danish public holidays as clinic closures."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        year = timezone.localdate().year
+        closures = Absence.objects.filter(practitioner=None)
+        before = set(closures.values_list("pk", flat=True))
+        added = add_public_holidays(years=[year, year + 1])
+        years = {"first": year, "second": year + 1}
+        if added:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d public holiday of %(first)d and %(second)d added.",
+                    "%(count)d public holidays of %(first)d and %(second)d added.",
+                    added,
+                )
+                % {"count": added, **years},
+            )
+        else:
+            messages.success(
+                request,
+                _("No public holidays added: those of %(first)d and %(second)d are already there.")
+                % years,
+            )
+        warn_about_bookings_hit(request, closures.exclude(pk__in=before))
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_absence_changelist"))
 
 
 @admin.register(Anticoagulant)

@@ -2,6 +2,9 @@
 
 It holds the time, the clinic's address and a link back to the private page; no
 health details and not the appointment type (a type's name can reveal a treatment).
+Every version of one booking has the same UID and a higher SEQUENCE (raised at each
+change of time), so a calendar moves the event instead of adding a second one; a
+cancelled booking's file says METHOD:CANCEL.
 """
 
 from datetime import datetime
@@ -47,11 +50,15 @@ def booking_ics(booking: Booking, site_url: str = "", clinic: ClinicDetails | No
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic website//Booking//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    cancelled = booking.status == Booking.Status.CANCELLED
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     event = Event()
     host = urlsplit(site_url or settings.SITE_URL).hostname or "clinic"
     event.add("uid", f"booking-{booking.reference}@{host}")
     event.add("dtstamp", timezone.now())
+    event.add("sequence", booking.time_sequence)
+    if cancelled:
+        event.add("status", "CANCELLED")
     event.add("dtstart", booking.starts_at.astimezone(zone))
     ends_at: datetime = booking.ends_at or booking.starts_at + booking.appointment_type.duration
     event.add("dtend", ends_at.astimezone(zone))

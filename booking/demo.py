@@ -9,8 +9,23 @@ The software never decides a pause: it only suggests dates from these numbers, a
 a doctor sets (agrees) each patient's plan. A real clinic enters its own values.
 """
 
-from booking.models import Anticoagulant, AppointmentType
-from clinic.demo import upsert
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from booking.models import Absence, Anticoagulant, AppointmentType, Booking, WorkingHours
+from booking.slots import danish_public_holidays
+from clinic.demo import PRACTITIONER, upsert
+from clinic.models import Practitioner
+
+# The demo doctor's week: (weekday, from, until); Friday mornings only.
+WORKING_HOURS = [
+    *[(day, time(8), time(12)) for day in range(4)],
+    *[(day, time(12, 30), time(15, 30)) for day in range(4)],
+    (4, time(8), time(12)),
+]
+COURSE = "Kursus (demo)"
+DEMO_PATIENT_DOMAIN = "patient.example"
 
 NOT_NEEDED = AppointmentType.Imaging.NOT_NEEDED
 OPTIONAL = AppointmentType.Imaging.OPTIONAL
@@ -30,6 +45,9 @@ APPOINTMENT_TYPES = [
         "instructions_en": "The doctor calls you at the agreed time. You do not need to "
         "prepare anything.",
         "duration_minutes": 15,
+        "booking_mode": AppointmentType.BookingMode.PICK_CONFIRMED,
+        "min_notice_hours": 4,
+        "max_weeks_ahead": 6,
         "imaging": NOT_NEEDED,
         "asks_about_blood_thinners": False,
         "companion_required": False,
@@ -64,6 +82,10 @@ APPOINTMENT_TYPES = [
         "blood-thinning medicine until we have agreed a plan with you. Bring an adult who "
         "can drive you home: the anaesthetic can make you drowsy.",
         "duration_minutes": 45,
+        "booking_mode": AppointmentType.BookingMode.PICK_TENTATIVE,
+        "buffer_after_minutes": 15,
+        "min_notice_hours": 48,
+        "max_weeks_ahead": 12,
         "imaging": REQUIRED,
         "asks_about_blood_thinners": True,
         "companion_required": True,
@@ -83,14 +105,103 @@ MEDICINES = [
 ]
 
 
-def load_demo_booking() -> None:
-    """Create or update the demo appointment types and medicine list."""
+def load_demo_booking(*, with_bookings: bool = False) -> None:
+    """Create or update the demo appointment types, medicines and the doctor's week.
+
+    With `with_bookings` (local development only, like the demo staff logins), a few
+    made-up patients' bookings fill next week's calendar.
+    """
+    doctor = Practitioner.objects.filter(name=PRACTITIONER["name"]).first()
     for spec in APPOINTMENT_TYPES:
         existing = AppointmentType.objects.filter(name_da=spec["name_da"]).first()
-        upsert(existing or AppointmentType(), spec)
+        kind = upsert(existing or AppointmentType(), spec)
+        if doctor is not None and kind.patient_picks_time and not kind.practitioners.exists():
+            kind.practitioners.add(doctor)
+    if doctor is not None:
+        load_demo_schedule(doctor, with_bookings=with_bookings)
     for brand, substance, pause in MEDICINES:
         existing = Anticoagulant.objects.filter(brand=brand).first()
         upsert(
             existing or Anticoagulant(),
             {"brand": brand, "substance": substance, "default_pause_days": pause},
+        )
+
+
+def load_demo_schedule(doctor: Practitioner, *, with_bookings: bool = False) -> None:
+    """The doctor's working hours, public holidays as closures, one course, a few bookings.
+
+    Made once: what exists already (perhaps edited by staff) is left as it is.
+    """
+    if not doctor.working_hours.exists():
+        WorkingHours.objects.bulk_create(
+            WorkingHours(practitioner=doctor, weekday=day, starts=start, ends=end)
+            for day, start, end in WORKING_HOURS
+        )
+    today = timezone.localdate()
+    add_public_holidays(years=[today.year, today.year + 1])
+    if not Absence.objects.filter(reason=COURSE).exists():
+        monday = today + timedelta(days=21 - today.weekday())
+        Absence.objects.create(
+            practitioner=doctor,
+            starts_at=local(monday, time(0)),
+            ends_at=local(monday + timedelta(days=2), time(0)),
+            reason=COURSE,
+        )
+    demo_patients = Booking.objects.filter(email__endswith="@" + DEMO_PATIENT_DOMAIN)
+    if with_bookings and not demo_patients.exists():
+        load_demo_bookings(doctor, today)
+
+
+def local(day, at: time) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at))
+
+
+def add_public_holidays(*, years) -> int:
+    """Danish public holidays as whole-day clinic closures; returns how many were added.
+
+    A holiday already there (by its day and name) is left alone, so staff may edit or
+    delete one without it coming back.
+    """
+    added = 0
+    for day, name in danish_public_holidays(years=years):
+        starts_at = local(day, time(0))
+        if not Absence.objects.filter(practitioner=None, starts_at=starts_at).exists():
+            Absence.objects.create(
+                practitioner=None,
+                starts_at=starts_at,
+                ends_at=local(day + timedelta(days=1), time(0)),
+                reason=name,
+            )
+            added += 1
+    return added
+
+
+def load_demo_bookings(doctor: Practitioner, today) -> None:
+    """Four made-up patients next week, so the calendar and the free times look real."""
+    kinds = {kind.order: kind for kind in AppointmentType.objects.all()}
+    monday = today + timedelta(days=7 - today.weekday())
+    plans = [
+        (1, monday, time(9), Booking.Status.CONFIRMED, "Anna Demo"),
+        (3, monday + timedelta(days=1), time(10), Booking.Status.TENTATIVE, "Bent Demo"),
+        (2, monday + timedelta(days=2), time(13), Booking.Status.CONFIRMED, "Carla Demo"),
+        (3, monday + timedelta(days=3), time(8, 30), Booking.Status.CONFIRMED, "Dennis Demo"),
+    ]
+    for order, day, at, status, name in plans:
+        kind = kinds.get(order)
+        if kind is None:
+            continue
+        starts_at = local(day, at)
+        ends_at = starts_at + kind.duration
+        Booking.objects.create(
+            appointment_type=kind,
+            status=status,
+            name=name,
+            email=f"{name.split()[0].lower()}@{DEMO_PATIENT_DOMAIN}",
+            phone="+4587654321",
+            practitioner=doctor,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            claim_starts_at=starts_at - kind.buffer_before,
+            claim_ends_at=ends_at + kind.buffer_after,
+            submitted_at=timezone.now(),
         )

@@ -17,10 +17,18 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from booking.access import private_url
+from booking.access import private_path, private_url
 from booking.calendar import booking_ics
 
-KINDS = ("received", "confirmed", "cancelled", "news", "new_link", "clinic_new_request")
+KINDS = (
+    "received",
+    "confirmed",
+    "cancelled",
+    "news",
+    "new_link",
+    "clinic_new_request",
+    "earlier_time",
+)
 
 
 def _subject(kind: str, reference: str) -> str:
@@ -31,6 +39,7 @@ def _subject(kind: str, reference: str) -> str:
         "news": _("There is news about your booking (%(reference)s)"),
         "new_link": _("Your link to your booking (%(reference)s)"),
         "clinic_new_request": _("New appointment request %(reference)s"),
+        "earlier_time": _("An earlier time is free (%(reference)s)"),
     }
     return subjects[kind] % {"reference": reference}
 
@@ -61,6 +70,7 @@ def build_message(*, booking, kind: str, site_url: str, clinic) -> EmailMultiAlt
             "site_url": site_url,
             "starts_at": timezone.localtime(booking.starts_at) if booking.starts_at else None,
             "private_url": private_url(booking, site_url, language=language),
+            "reschedule_url": site_url + private_path(booking, language, name="private_reschedule"),
             "admin_url": site_url + admin_change_url(booking.pk),
             "LANGUAGE_CODE": language,
         }
@@ -71,7 +81,11 @@ def build_message(*, booking, kind: str, site_url: str, clinic) -> EmailMultiAlt
     if clinic and clinic.email and kind != "clinic_new_request":
         message.reply_to = [clinic.email]
     message.attach_alternative(html, "text/html")
-    if kind == "confirmed" and booking.starts_at:
+    # The calendar file: the confirmed time, or the same event cancelled.
+    was_confirmed = kind == "confirmed" or (
+        kind == "cancelled" and booking.history.filter(status="confirmed").exists()
+    )
+    if was_confirmed and booking.starts_at:
         message.attach(
             f"appointment-{booking.reference}.ics",
             booking_ics(booking, site_url, clinic),

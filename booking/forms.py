@@ -541,3 +541,19 @@ class CancelForm(forms.Form):
         )
 
     error_summary = StepForm.error_summary
+
+
+class PickTimeForm(forms.Form):
+    """The "When" step for types where the patient picks one of the free times.
+
+    The radios are drawn by templates/booking/includes/time_picker.html, grouped by
+    day; the view checks that the value is one of the times offered right now.
+    """
+
+    time = forms.CharField(
+        label=_("Time"),
+        error_messages={"required": _("Please choose one of the times.")},
+    )
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        return [("time-picker", str(_("Time")), error) for error in self["time"].errors]

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from booking import scheduling
 from booking.models import Anticoagulant, AppointmentType, Booking
 from booking.services import cancel_booking
 from booking.tasks import send_booking_message
@@ -74,6 +75,11 @@ def update_draft(
     if unknown:
         raise TypeError(f"Not fields of the request flow: {sorted(unknown)}")
     if appointment_type is not None:
+        stored = Booking.objects.filter(pk=booking.pk).values_list("appointment_type", flat=True)
+        if booking.claim_starts_at and appointment_type.pk != stored.first():
+            # A time held for another type (another duration) is given back. (A bound
+            # form has already put the new type on `booking`: compare with the row.)
+            scheduling.release_time(booking=booking)
         booking.appointment_type = appointment_type
     for name, value in fields.items():
         setattr(booking, name, value)
@@ -83,7 +89,46 @@ def update_draft(
     return booking
 
 
-@transaction.atomic
+def pick_time(*, booking: Booking, value: str, now=None) -> Booking:
+    """Hold the time the patient picked in the "When" step, so nobody else takes it.
+
+    `value` is what the form sent; it must be one of the times offered right now to
+    this patient (not tampered, not past, inside working hours, for this type).
+    Raises TimeNotOffered or TimeTaken (both ValidationError, with the patient's
+    message); the answers on the draft stay as they were.
+    """
+    now = now or timezone.now()
+    slot = scheduling.offered_slot(booking=booking, value=value, now=now)
+    return scheduling.claim_time(
+        booking=booking,
+        practitioner=slot.practitioner,
+        starts_at=slot.start,
+        as_=scheduling.HOLD,
+        now=now,
+    )
+
+
+def _take_picked_time(booking: Booking) -> None:
+    """On sending: the held time becomes tentative or confirmed, as the type says.
+
+    A hold that expired while the patient typed is taken again if the time is
+    still free; otherwise TimeTaken.
+    """
+    kind = booking.appointment_type
+    as_ = (
+        scheduling.CONFIRMED
+        if kind.booking_mode == kind.BookingMode.PICK_CONFIRMED
+        else scheduling.TENTATIVE
+    )
+    scheduling.claim_time(
+        booking=booking,
+        practitioner=booking.practitioner,
+        starts_at=booking.starts_at,
+        as_=as_,
+        notify=False,
+    )
+
+
 def submit_request(
     *, booking: Booking, consent_text: ConsentText, site_url: str = ""
 ) -> tuple[Booking, bool]:
@@ -92,19 +137,41 @@ def submit_request(
     Returns (booking, sent_now). A booking that was already sent (a second click,
     a reloaded page) is returned unchanged with sent_now False, and no e-mail goes out.
     The row is locked while it is checked, so two simultaneous clicks send once.
+    A picked time becomes tentative or confirmed here (TimeTaken when it has gone).
     """
-    locked = Booking.objects.select_for_update().get(pk=booking.pk)
-    if locked.status != Booking.Status.DRAFT:
-        return locked, False
-    now = timezone.now()
-    locked.status = Booking.Status.REQUESTED
-    locked.consent_text = consent_text
-    locked.consent_given_at = now
-    locked.submitted_at = now
-    locked.save()
-    send_booking_message(booking=locked, kind="received", site_url=site_url)
+    try:
+        locked = _submit(booking, consent_text)
+    except scheduling.TimeTaken:
+        # The picked time has gone: give it up, so the patient picks another one.
+        # Every other answer stays on the draft.
+        scheduling.release_time(booking=Booking.objects.get(pk=booking.pk))
+        raise
+    if locked is None:
+        return Booking.objects.get(pk=booking.pk), False
+    first = "confirmed" if locked.status == Booking.Status.CONFIRMED else "received"
+    send_booking_message(booking=locked, kind=first, site_url=site_url)
     send_booking_message(booking=locked, kind="clinic_new_request", site_url=site_url)
     return locked, True
+
+
+def _submit(booking: Booking, consent_text: ConsentText) -> Booking | None:
+    """The locked part of submit_request; None when the booking was already sent."""
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if locked.status != Booking.Status.DRAFT:
+            return None
+        picked = locked.appointment_type.patient_picks_time and locked.starts_at is not None
+        if picked:
+            _take_picked_time(locked)  # raises TimeTaken, and nothing is sent
+            locked.refresh_from_db()
+        now = timezone.now()
+        if not picked:
+            locked.status = Booking.Status.REQUESTED
+        locked.consent_text = consent_text
+        locked.consent_given_at = now
+        locked.submitted_at = now
+        locked.save()
+    return locked
 
 
 def confirm_companion(*, booking: Booking, name: str = "", phone: str = "") -> Booking:
@@ -118,7 +185,7 @@ def confirm_companion(*, booking: Booking, name: str = "", phone: str = "") -> B
     return booking
 
 
-CANCELLABLE = (Booking.Status.REQUESTED, Booking.Status.CONFIRMED)
+CANCELLABLE = (Booking.Status.REQUESTED, Booking.Status.TENTATIVE, Booking.Status.CONFIRMED)
 
 
 def cancel_by_patient(*, booking: Booking, reason: str) -> Booking:

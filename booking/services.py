@@ -4,40 +4,29 @@ plan, cancel, mark completed or no-show, and log who opened it.
 Every function is keyword-only and saves the booking with its history user set, so
 django-simple-history records who changed what.
 
-No double booking: a practitioner never has two confirmed bookings that overlap.
-`confirm_booking` locks the practitioner's row (PostgreSQL; SQLite takes its write
-lock at BEGIN, as the settings use IMMEDIATE transactions) and checks for overlaps
-before saving, so confirmations for one practitioner happen one at a time. On
-PostgreSQL an exclusion constraint (migration 0002) is the last word: its violation
-becomes the same `TimeTaken` error.
+Times are set only through booking/scheduling.py (`claim_time`), which makes sure a
+practitioner never has two overlapping claims: `confirm_booking` checks who may
+confirm and hands the time over.
 """
 
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from booking import tasks
+from booking import scheduling, tasks
 from booking.models import Booking, BookingView
+from booking.scheduling import TimeTaken
 from clinic.models import Practitioner
 
-OVERLAP_CONSTRAINT = "booking_no_overlap"
+__all__ = ["TimeTaken"]  # raised by confirm_booking; callers catch it from here
+
 AGREE_PERMISSION = "booking.agree_anticoagulant_plan"
 CHANGE_PERMISSION = "booking.change_booking"
 Status = Booking.Status
-
-
-class TimeTaken(ValidationError):
-    """The practitioner already has a confirmed booking at (part of) that time."""
-
-    def __init__(self, practitioner):
-        super().__init__(
-            _("This time is already taken for %(practitioner)s. Choose another time."),
-            code="time_taken",
-            params={"practitioner": practitioner},
-        )
+CONFIRMABLE = (Status.REQUESTED, Status.TENTATIVE, Status.CONFIRMED)
+OPEN = (Status.REQUESTED, Status.TENTATIVE, Status.CONFIRMED)
 
 
 class WrongStatus(ValidationError):
@@ -62,82 +51,31 @@ def _save(booking: Booking, user, fields: list[str]) -> None:
     booking.save(update_fields=[*fields, "updated_at"])
 
 
-def overlapping(
-    *, practitioner: Practitioner, starts_at: datetime, ends_at: datetime, exclude_pk=None
-):
-    """The practitioner's confirmed bookings that overlap [starts_at, ends_at)."""
-    return (
-        Booking.objects.confirmed()
-        .filter(practitioner=practitioner, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .exclude(pk=exclude_pk)
-    )
-
-
-def _is_overlap_violation(error: IntegrityError) -> bool:
-    diag = getattr(error.__cause__, "diag", None)
-    if getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT:
-        return True
-    return OVERLAP_CONSTRAINT in str(error)
-
-
 def confirm_booking(
     *, booking: Booking, practitioner: Practitioner, starts_at: datetime, user
 ) -> Booking:
-    """Give the booking a practitioner and a time, and tell the patient.
+    """Give the booking a practitioner and a confirmed time, and tell the patient.
 
     Raises TimeTaken when the practitioner is busy then, and ValidationError for a
-    booking that cannot be confirmed or a time in the past. A new time resets an
-    agreed blood-thinner plan: its dates were counted from the old day.
+    booking that cannot be confirmed or a time in the past. A new time clears the
+    blood-thinner plan: its dates were counted from the old day.
     """
     _require(user, CHANGE_PERMISSION)
     if timezone.is_naive(starts_at):
         starts_at = timezone.make_aware(starts_at)
     if starts_at < timezone.now():
         raise ValidationError(_("The time is in the past. Choose a time to come."), code="past")
-    kind = booking.appointment_type
-    if kind.duration_minutes < 1:
-        raise ValidationError(
-            _("The appointment type has no duration; set one first."), code="no_duration"
+    if booking.status not in CONFIRMABLE:
+        raise _wrong_status(
+            booking, _("Booking %(reference)s is “%(status)s” and cannot be confirmed.")
         )
-    ends_at = starts_at + kind.duration
-    try:
-        with transaction.atomic():
-            # One confirmation per practitioner at a time (PostgreSQL; SQLite's
-            # IMMEDIATE transaction already holds the database's write lock).
-            Practitioner.objects.select_for_update().filter(pk=practitioner.pk).first()
-            current = Booking.objects.select_for_update().get(pk=booking.pk)
-            if current.status not in (Status.REQUESTED, Status.CONFIRMED):
-                raise _wrong_status(
-                    current,
-                    _("Booking %(reference)s is “%(status)s” and cannot be confirmed."),
-                )
-            if overlapping(
-                practitioner=practitioner,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                exclude_pk=current.pk,
-            ).exists():
-                raise TimeTaken(practitioner)
-            fields = ["status", "practitioner", "starts_at", "ends_at"]
-            if current.starts_at != starts_at and current.plan_agreed:
-                # The agreed dates belonged to the old day: a doctor must agree again.
-                current.plan_agreed_by = None
-                current.plan_agreed_at = None
-                current.last_dose_date = None
-                current.restart_date = None
-                fields += ["plan_agreed_by", "plan_agreed_at", "last_dose_date", "restart_date"]
-            current.status = Status.CONFIRMED
-            current.practitioner = practitioner
-            current.starts_at = starts_at
-            current.ends_at = ends_at
-            _save(current, user, fields)
-    except IntegrityError as error:
-        if _is_overlap_violation(error):
-            raise TimeTaken(practitioner) from error
-        raise
-    booking.refresh_from_db()
-    tasks.send_booking_message(booking=booking, kind="confirmed")
-    return booking
+    return scheduling.claim_time(
+        booking=booking,
+        practitioner=practitioner,
+        starts_at=starts_at,
+        as_=scheduling.CONFIRMED,
+        user=user,
+    )
 
 
 # --- Blood thinners ---------------------------------------------------------------
@@ -222,14 +160,36 @@ def cancel_booking(*, booking: Booking, reason: str, user=None) -> Booking:
     """Cancel a requested or confirmed booking; `user` None means the patient did."""
     if user is not None:
         _require(user, CHANGE_PERMISSION)
-    if booking.status not in (Status.REQUESTED, Status.CONFIRMED):
+    if booking.status not in OPEN:
         raise _wrong_status(
             booking, _("Booking %(reference)s is “%(status)s” and cannot be cancelled.")
         )
+    freed = (booking.practitioner_id, booking.claim_starts_at, booking.claim_ends_at)
     booking.status = Status.CANCELLED
     booking.cancel_reason = reason
-    _save(booking, user, ["status", "cancel_reason"])
+    booking.wants_earlier = False
+    if booking.claim_starts_at is not None:
+        booking.time_sequence += 1
+    # The time is free for others at once; the booking still shows when it was.
+    booking.claim_starts_at = booking.claim_ends_at = booking.hold_expires_at = None
+    _save(
+        booking,
+        user,
+        [
+            "status",
+            "cancel_reason",
+            "claim_starts_at",
+            "claim_ends_at",
+            "hold_expires_at",
+            "time_sequence",
+            "wants_earlier",
+        ],
+    )
     tasks.send_booking_message(booking=booking, kind="cancelled")
+    if freed[1] is not None:
+        scheduling.offer_freed_time(
+            practitioner_id=freed[0], claim_starts_at=freed[1], claim_ends_at=freed[2]
+        )
     return booking
 
 

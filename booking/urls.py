@@ -29,6 +29,16 @@ urlpatterns = [
         name="private_cancel",
     ),
     path(
+        pgettext_lazy("URL", "booking/<str:token>/new-time/"),
+        views.private_reschedule,
+        name="private_reschedule",
+    ),
+    path(
+        pgettext_lazy("URL", "booking/<str:token>/earlier-time/"),
+        views.private_waitlist,
+        name="private_waitlist",
+    ),
+    path(
         pgettext_lazy("URL", "booking/<str:token>/upload/"),
         views.private_upload,
         name="private_upload",

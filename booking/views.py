@@ -9,16 +9,17 @@ these pages is page-cached: they are personal and carry CSRF tokens.
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from booking import access, request_flow
+from booking import access, request_flow, scheduling, slots
 from booking.calendar import booking_ics
 from booking.checklist import checklist, scan_too_old
 from booking.forms import (
@@ -27,6 +28,7 @@ from booking.forms import (
     ChecklistForm,
     CompanionForm,
     NewLinkForm,
+    PickTimeForm,
     ReviewForm,
     WhatForm,
     WhenForm,
@@ -68,16 +70,31 @@ def site_url(request) -> str:
 
 
 def current_draft(request) -> Booking | None:
+    """The patient's draft; a time they hold is kept for them while they are active."""
     pk = request.session.get(DRAFT_SESSION_KEY)
     if not pk:
         return None
-    return Booking.objects.drafts().select_related("appointment_type").filter(pk=pk).first()
+    draft = Booking.objects.drafts().select_related("appointment_type").filter(pk=pk).first()
+    if draft is not None and draft.claim_starts_at is not None:
+        scheduling.renew_hold(booking=draft)
+    return draft
 
 
 def steps_for(draft: Booking | None) -> list[Step]:
-    """The steps this draft goes through: no checklist step when its type has none."""
-    if draft is not None and not draft.appointment_type.has_checklist:
+    """The steps this draft goes through: no checklist step when its type has none.
+
+    When the patient picks a time and the type asks about blood thinners, the
+    checklist comes before the times: the earliest time offered depends on the pause
+    the medicines need.
+    """
+    if draft is None:
+        return STEPS
+    kind = draft.appointment_type
+    if not kind.has_checklist:
         return [step for step in STEPS if step.name != "checklist"]
+    if kind.patient_picks_time and kind.asks_about_blood_thinners:
+        order = ["what", "checklist", "when", "about", "review"]
+        return [STEP_BY_NAME[name] for name in order]
     return STEPS
 
 
@@ -87,7 +104,7 @@ def step_url(name: str) -> str:
 
 def first_missing_step(draft: Booking) -> str | None:
     """The first step whose required answers are missing (someone jumped ahead)."""
-    if not draft.earliest_date:
+    if not draft.earliest_date and not draft.starts_at:
         return "when"
     if not (draft.name and draft.email and draft.phone and draft.birth_date):
         return "about"
@@ -180,7 +197,85 @@ def redirect_to_start(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def step_when(request):
-    return _simple_step(request, "when")
+    draft = current_draft(request)
+    if draft is None:
+        return redirect_to_start(request)
+    kind = draft.appointment_type
+    wants_period = request.GET.get("period") == "1" or request.POST.get("period") == "1"
+    if not kind.patient_picks_time or wants_period:
+        if request.method == "POST" and draft.claim_starts_at:
+            # "None of these suit me": the held time goes back at once.
+            scheduling.release_time(booking=draft)
+        response = _simple_step(request, "when")
+        return response
+    return _pick_time_step(request, draft)
+
+
+def _pick_time_step(request, draft: Booking):
+    names = [step.name for step in steps_for(draft)]
+    checklist_first = "checklist" in names and names.index("checklist") < names.index("when")
+    if checklist_first and not draft.takes_blood_thinners:
+        # The earliest time depends on the answer: it comes first (also when skipped by URL).
+        return redirect("booking:checklist")
+    form = PickTimeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_flow.pick_time(booking=draft, value=form.cleaned_data["time"])
+            return redirect(next_step_url(draft, "when"))
+        except ValidationError as error:
+            form.add_error("time", error)
+            status = 409 if getattr(error, "code", "") == "time_taken" else 400
+    picker = time_picker_context(request, draft)
+    return render_step(request, draft, "when", form, status=status, **picker)
+
+
+def time_picker_context(request, booking: Booking, *, exclude_own: bool = True) -> dict:
+    """The free times for the "When" step and the private page's reschedule, by day."""
+    kind = booking.appointment_type
+    practitioners = scheduling.performers(kind)
+    chosen = None
+    wanted = request.GET.get("practitioner", "")
+    if wanted.isdigit():
+        chosen = next((p for p in practitioners if p.pk == int(wanted)), None)
+    times = scheduling.offered_times(
+        appointment_type=kind,
+        earliest=scheduling.earliest_for(booking),
+        practitioner=chosen,
+        exclude_booking=booking if exclude_own else None,
+        practitioners=practitioners,
+    )
+    days = slots.slots_by_day(times, scheduling.zone())
+    page_days = 5
+    start = request.GET.get("page", "")
+    page = int(start) if start.isdigit() else 0
+    shown = days[page * page_days : (page + 1) * page_days]
+    names = {p.pk: p for p in practitioners}
+    current = ""
+    if booking.claim_starts_at and booking.practitioner_id:
+        current = f"{timezone.localtime(booking.starts_at).isoformat()}|{booking.practitioner_id}"
+    time_days = []
+    for day, day_slots in shown:
+        options = [
+            {
+                "value": scheduling.pick_value(slot),
+                "start": slot.start,
+                "practitioner": names.get(slot.practitioner_id),
+                "checked": scheduling.pick_value(slot) == current,
+            }
+            for slot in day_slots
+        ]
+        time_days.append((day, options, any(option["checked"] for option in options)))
+    return {
+        "time_days": time_days,
+        "any_checked": any(has_checked for _day, _options, has_checked in time_days),
+        "time_practitioners": practitioners if len(practitioners) > 1 else [],
+        "time_practitioner": chosen,
+        "time_page": page,
+        "time_has_more": len(days) > (page + 1) * page_days,
+        "held_until": booking.hold_expires_at if scheduling.hold_is_live(booking) else None,
+        "held_start": booking.starts_at if scheduling.hold_is_live(booking) else None,
+    }
 
 
 @never_cache
@@ -201,7 +296,7 @@ def step_checklist(request):
         form = ChecklistForm(request.POST, instance=draft)
         if form.is_valid():
             request_flow.update_draft(booking=draft, **form.cleaned_data)
-            return redirect("booking:review")
+            return redirect(next_step_url(draft, "checklist"))
     else:
         form = ChecklistForm(instance=draft)
     extra = {"scan_too_old": scan_too_old(draft)}
@@ -247,9 +342,20 @@ def step_review(request):
             if request_flow.over_rate_limit(address):
                 rate_limited = True
             elif form.is_valid():
-                booking, _sent_now = request_flow.submit_request(
-                    booking=draft, consent_text=consent_text, site_url=site_url(request)
-                )
+                try:
+                    booking, _sent_now = request_flow.submit_request(
+                        booking=draft, consent_text=consent_text, site_url=site_url(request)
+                    )
+                except scheduling.TimeTaken:
+                    messages.error(
+                        request,
+                        _(
+                            "Sorry, the time you picked was taken by someone else while you "
+                            "filled in the form. Please choose another time; all your other "
+                            "answers are kept."
+                        ),
+                    )
+                    return redirect("booking:when")
                 request_flow.count_request(address)
                 request.session.pop(DRAFT_SESSION_KEY, None)
                 request.session[SENT_SESSION_KEY] = booking.pk
@@ -266,6 +372,7 @@ def step_review(request):
         "medicines": list(draft.anticoagulants.all()),
         "upload_count": draft.uploads.count(),
         "weekday_names": weekday_names(draft),
+        "held_until": draft.hold_expires_at if scheduling.hold_is_live(draft) else None,
     }
     return render(request, "booking/review.html", context, status=429 if rate_limited else 200)
 
@@ -319,6 +426,11 @@ def private_context(request, booking: Booking, token: str, **forms) -> dict:
         "cancel_form": forms.get("cancel_form")
         or CancelForm(action=reverse("booking:private_cancel", kwargs={"token": token})),
         "show_companion_form": active and kind.companion_required,
+        "may_change": scheduling.patient_may_change(booking),
+        "reschedule_url": reverse("booking:private_reschedule", kwargs={"token": token})
+        if scheduling.patient_may_reschedule(booking)
+        else None,
+        "waitlist_url": reverse("booking:private_waitlist", kwargs={"token": token}),
     }
     if active and kind.imaging != "not_needed":
         context |= {
@@ -375,11 +487,61 @@ def private_cancel(request, token):
     form = CancelForm(
         request.POST, action=reverse("booking:private_cancel", kwargs={"token": token})
     )
-    if booking.status in request_flow.CANCELLABLE and form.is_valid():
+    if not scheduling.patient_may_change(booking):
+        messages.error(
+            request, _("This appointment can no longer be changed online. Please call us.")
+        )
+        return redirect("booking:private", token=token)
+    if form.is_valid():
         request_flow.cancel_by_patient(booking=booking, reason=form.cleaned_data["reason"])
         messages.success(request, _("Your appointment has been cancelled."))
         return redirect("booking:private", token=token)
     return render_private(request, booking, token, cancel_form=form)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def private_reschedule(request, token):
+    """Another free time, from the private page; the old time is free for others at once."""
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    if not scheduling.patient_may_reschedule(booking):
+        messages.error(
+            request, _("This appointment can no longer be changed online. Please call us.")
+        )
+        return redirect("booking:private", token=token)
+    form = PickTimeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            scheduling.reschedule_by_patient(booking=booking, value=form.cleaned_data["time"])
+        except ValidationError as error:
+            form.add_error("time", error)
+            status = 409 if getattr(error, "code", "") == "time_taken" else 400
+        else:
+            messages.success(request, _("Your appointment has been moved to the new time."))
+            return redirect("booking:private", token=token)
+    context = {"booking": booking, "token": token, "form": form}
+    context |= time_picker_context(request, booking)
+    return render(request, "booking/reschedule.html", context, status=status)
+
+
+@never_cache
+@require_POST
+def private_waitlist(request, token):
+    """Join or leave the waitlist for an earlier time."""
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    if scheduling.patient_may_reschedule(booking):
+        wants = request.POST.get("wants_earlier") == "1"
+        scheduling.join_waitlist(booking=booking, wants=wants)
+        if wants:
+            messages.success(request, _("We will e-mail you if an earlier time frees up."))
+        else:
+            messages.success(request, _("You will no longer be told about earlier times."))
+    return redirect("booking:private", token=token)
 
 
 @never_cache

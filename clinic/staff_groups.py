@@ -43,6 +43,9 @@ GROUP_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("booking", "anticoagulant"): ("add", "change", "view"),
         # Reception sees that imaging was reviewed and the verdict, never the images.
         ("booking", "imagingreview"): VIEW,
+        # Reception plans the week: working hours, absences and closures.
+        ("booking", "workinghours"): ALL,
+        ("booking", "absence"): ALL,
     },
     DOCTORS: {
         ("clinic", "practitioner"): VIEW,
@@ -54,6 +57,8 @@ GROUP_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         # The imaging review pages (booking/imaging/views.py) and the audit, read-only.
         ("booking", "imagingreview"): ("add", "view", "review_imaging"),
         ("booking", "imagingaccess"): VIEW,
+        ("booking", "workinghours"): VIEW,
+        ("booking", "absence"): VIEW,
     },
 }
 

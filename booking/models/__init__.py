@@ -11,9 +11,13 @@ from booking.models.bookings import (
     new_reference,
 )
 from booking.models.imaging import ImagingReview, Instance, Series, Study
+from booking.models.schedule import WEEKDAY_CHOICES, Absence, WorkingHours
 from booking.models.uploads import Upload
 
 __all__ = [
+    "WEEKDAY_CHOICES",
+    "Absence",
+    "WorkingHours",
     "DRAFT_LIFETIME",
     "SCAN_MAX_AGE",
     "Anticoagulant",

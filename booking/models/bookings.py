@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +68,54 @@ class AppointmentType(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
+    # Scheduling (booking/scheduling.py)
+    class BookingMode(models.TextChoices):
+        REQUEST_PERIOD = "period", _("The patient asks for a period; staff find a time")
+        PICK_TENTATIVE = "tentative", _("The patient picks a time that staff confirm")
+        PICK_CONFIRMED = "instant", _("The patient picks a time, confirmed at once")
+
+    booking_mode = models.CharField(
+        _("how patients book it"),
+        max_length=10,
+        choices=BookingMode.choices,
+        default=BookingMode.REQUEST_PERIOD,
+        help_text=_(
+            "Picking a time needs practitioners with working hours. A patient can always "
+            "ask for a period instead."
+        ),
+    )
+    practitioners = models.ManyToManyField(
+        Practitioner,
+        blank=True,
+        related_name="appointment_types",
+        verbose_name=_("practitioners who perform it"),
+        help_text=_(
+            "Free times are offered for these practitioners. When several are chosen, the "
+            "patient gets the first one free at the time they pick."
+        ),
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(
+        _("free time before (minutes)"),
+        default=0,
+        help_text=_("Kept free before the appointment, e.g. to prepare the room."),
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        _("free time after (minutes)"),
+        default=0,
+        help_text=_("Kept free after the appointment, e.g. for notes or cleaning."),
+    )
+    min_notice_hours = models.PositiveSmallIntegerField(
+        _("minimum notice (hours)"),
+        default=24,
+        help_text=_("The earliest time offered online is at least this many hours ahead."),
+    )
+    max_weeks_ahead = models.PositiveSmallIntegerField(
+        _("booked at most (weeks ahead)"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(104)],
+        help_text=_("Times are offered online up to this many weeks ahead."),
+    )
+
     class Meta:
         ordering = ["order", "pk"]
         verbose_name = _("appointment type")
@@ -78,6 +127,18 @@ class AppointmentType(models.Model):
     @property
     def duration(self) -> timedelta:
         return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer_before(self) -> timedelta:
+        return timedelta(minutes=self.buffer_before_minutes)
+
+    @property
+    def buffer_after(self) -> timedelta:
+        return timedelta(minutes=self.buffer_after_minutes)
+
+    @property
+    def patient_picks_time(self) -> bool:
+        return self.booking_mode != self.BookingMode.REQUEST_PERIOD
 
     @property
     def has_checklist(self) -> bool:
@@ -134,6 +195,16 @@ class BookingQuerySet(models.QuerySet):
     def confirmed(self):
         return self.filter(status=Booking.Status.CONFIRMED)
 
+    def tentative(self):
+        return self.filter(status=Booking.Status.TENTATIVE)
+
+    def claiming(self, now=None):
+        """Bookings that take a practitioner's time: confirmed, tentative, and live holds."""
+        now = now or timezone.now()
+        return self.filter(claim_starts_at__isnull=False).exclude(
+            status=Booking.Status.DRAFT, hold_expires_at__lte=now
+        )
+
 
 class Booking(models.Model):
     """A patient's appointment request, its checklist and, once confirmed, its time."""
@@ -141,6 +212,7 @@ class Booking(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Not sent yet")
         REQUESTED = "requested", _("Requested")
+        TENTATIVE = "tentative", _("Time picked, to be confirmed")
         CONFIRMED = "confirmed", _("Confirmed")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
@@ -299,6 +371,29 @@ class Booking(models.Model):
     )
     starts_at = models.DateTimeField(_("starts"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+    # The practitioner's time this booking takes, buffers included. Set for a held,
+    # tentative or confirmed time, cleared when the time is given up; PostgreSQL
+    # forbids two overlapping claims of one practitioner (migration 0006).
+    claim_starts_at = models.DateTimeField(_("time taken from"), null=True, blank=True)
+    claim_ends_at = models.DateTimeField(_("time taken until"), null=True, blank=True)
+    hold_expires_at = models.DateTimeField(
+        _("held until"),
+        null=True,
+        blank=True,
+        help_text=_("A time picked by a patient who has not sent the request yet."),
+    )
+    # The .ics SEQUENCE: raised at every change of time, so calendars update the event.
+    time_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # The waitlist: the patient would take an earlier time if one frees up.
+    wants_earlier = models.BooleanField(
+        _("wants an earlier time"),
+        default=False,
+        help_text=_("The patient is told by e-mail when an earlier time frees up."),
+    )
+    wants_earlier_since = models.DateTimeField(_("on the waitlist since"), null=True, blank=True)
+    earlier_offered_at = models.DateTimeField(
+        _("last told about an earlier time"), null=True, blank=True
+    )
 
     cancel_reason = models.TextField(
         _("reason for cancelling"), blank=True, validators=[validate_plain_text]
@@ -317,12 +412,22 @@ class Booking(models.Model):
         permissions = [
             ("agree_anticoagulant_plan", _("Can agree a blood-thinner plan (doctors)")),
         ]
-        indexes = [models.Index(fields=["practitioner", "starts_at"])]
+        indexes = [
+            models.Index(fields=["practitioner", "starts_at"]),
+            models.Index(fields=["practitioner", "claim_starts_at"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(starts_at__isnull=True)
                 | models.Q(ends_at__gt=models.F("starts_at")),
                 name="booking_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(claim_starts_at__isnull=True)
+                | models.Q(
+                    claim_ends_at__gt=models.F("claim_starts_at"), practitioner__isnull=False
+                ),
+                name="booking_claim_has_practitioner_and_end",
             ),
         ]
 

@@ -339,3 +339,12 @@ IMAGING_X_ACCEL_PREFIX = env("IMAGING_X_ACCEL_PREFIX", "/private-imaging").rstri
 # images. No default: Danish law has doctors keep patient records for at least 10
 # years, and the clinic decides whether its record lives here or elsewhere.
 IMAGING_RETENTION_DAYS = env_int("IMAGING_RETENTION_DAYS", 0) or None
+
+# Scheduling (booking/scheduling.py): how long a picked time is held while the
+# patient finishes the request, the step between offered times, the days a doctor
+# needs to agree a blood-thinner plan before a pause can start, and until how many
+# hours before the appointment a patient may move or cancel it online.
+BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 15)
+BOOKING_SLOT_STEP_MINUTES = env_int("BOOKING_SLOT_STEP_MINUTES", 15)
+BOOKING_DOCTOR_LEAD_DAYS = env_int("BOOKING_DOCTOR_LEAD_DAYS", 3)
+BOOKING_CHANGE_HOURS = env_int("BOOKING_CHANGE_HOURS", 24)

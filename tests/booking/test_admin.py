@@ -260,7 +260,7 @@ def confirm_data(practitioner, starts_at):
 
 
 def test_confirm_page_confirms(reception, practitioner, sent):
-    booking = BookingFactory()
+    booking = BookingFactory(imaging_reviewed=True)
     assert reception.get(change_url(booking, "confirm")).status_code == 200
     response = reception.post(change_url(booking, "confirm"), confirm_data(practitioner, at(4)))
     assert response.status_code == 302
@@ -275,7 +275,7 @@ def test_confirm_page_shows_the_error_when_the_time_is_taken(
     services.confirm_booking(
         booking=BookingFactory(), practitioner=practitioner, starts_at=at(4), user=reception_user
     )
-    booking = BookingFactory()
+    booking = BookingFactory(imaging_reviewed=True)
     response = reception.post(
         change_url(booking, "confirm"), confirm_data(practitioner, at(4, 10, 15))
     )

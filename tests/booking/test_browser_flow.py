@@ -131,39 +131,10 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
     screenshot(page, f"booking-flow-{lang}-step1")
     next_step(page)
 
-    # Step 2: when
-    assert page.url.endswith(url("booking:when", lang))
-    on_step(2, "When can you come?")
-    page.fill("#id_earliest_date", earliest.isoformat())
-    page.fill("#id_latest_date", latest.isoformat())
-    page.check(f'input[name=weekdays][value="{TUESDAY}"]')
-    page.check(f'input[name=weekdays][value="{THURSDAY}"]')
-    page.check('input[name=time_of_day][value="morning"]')
-    screenshot(page, f"booking-flow-{lang}-step2")
-    next_step(page)
-
-    # Step 3: about you. "12 34 56 78" is not a Danish number (none starts with 1):
-    # the form says so, and the patient writes a real one.
-    assert page.url.endswith(url("booking:about", lang))
-    on_step(3, "About you")
-    page.fill("#id_name", who["name"])
-    page.fill("#id_email", f"holm.{lang}@example.com")
-    page.fill("#id_phone", "12 34 56 78")
-    page.fill("#id_birth_date", "1950-05-04")
-    page.select_option("#id_language", lang)
-    next_step(page)
-    phone_error = in_language(
-        lang, "Please write a valid phone number, for example 20 12 34 56 or +46 70 123 45 67."
-    )
-    expect(page.locator(".form-alert")).to_contain_text(phone_error)
-    axe.check(page, "step 3 with an error")
-    page.fill("#id_phone", "20 12 34 56")
-    screenshot(page, f"booking-flow-{lang}-step3")
-    next_step(page)
-
-    # Step 4: the checklist, with two files sent through the upload widget
+    # Step 2: the checklist comes before the times for gold implantation (the earliest
+    # time depends on the blood-thinner pause), with two files sent through the upload widget
     assert page.url.endswith(url("booking:checklist", lang))
-    on_step(4, "Before your treatment")
+    on_step(2, "Before your treatment")
     assert in_language(lang, DO_NOT_STOP) in page.locator("form.booking-form").inner_text()
     page.check('input[name=imaging_status][value="uploaded"]')
     page.fill("#id_scan_date", scan_date.isoformat())
@@ -181,7 +152,44 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
     expect(received.nth(1)).to_contain_text("scan-photo.jpg")
     expect(page.locator(".upload-status")).to_contain_text(in_language(lang, "Received:") + " 2.")
     assert page.locator(".upload-refused").count() == 0
-    axe.check(page, "step 4 after the upload")
+    axe.check(page, "step 2 after the upload")
+    screenshot(page, f"booking-flow-{lang}-step2")
+    next_step(page)
+
+    # Step 3: when. Free times are offered; none suits this patient, who asks for a period.
+    assert page.url.endswith(url("booking:when", lang))
+    on_step(3, "When can you come?")
+    assert page.locator("input[name=time]").count() > 0
+    screenshot(page, f"booking-flow-{lang}-step3-times")
+    with page.expect_navigation():
+        page.get_by_role(
+            "link",
+            name=in_language(lang, "None of these suit me: tell us when you could come instead"),
+        ).click()
+    page.fill("#id_earliest_date", earliest.isoformat())
+    page.fill("#id_latest_date", latest.isoformat())
+    page.check(f'input[name=weekdays][value="{TUESDAY}"]')
+    page.check(f'input[name=weekdays][value="{THURSDAY}"]')
+    page.check('input[name=time_of_day][value="morning"]')
+    screenshot(page, f"booking-flow-{lang}-step3")
+    next_step(page)
+
+    # Step 4: about you. "12 34 56 78" is not a Danish number (none starts with 1):
+    # the form says so, and the patient writes a real one.
+    assert page.url.endswith(url("booking:about", lang))
+    on_step(4, "About you")
+    page.fill("#id_name", who["name"])
+    page.fill("#id_email", f"holm.{lang}@example.com")
+    page.fill("#id_phone", "12 34 56 78")
+    page.fill("#id_birth_date", "1950-05-04")
+    page.select_option("#id_language", lang)
+    next_step(page)
+    phone_error = in_language(
+        lang, "Please write a valid phone number, for example 20 12 34 56 or +46 70 123 45 67."
+    )
+    expect(page.locator(".form-alert")).to_contain_text(phone_error)
+    axe.check(page, "step 4 with an error")
+    page.fill("#id_phone", "20 12 34 56")
     screenshot(page, f"booking-flow-{lang}-step4")
     next_step(page)
 
@@ -242,6 +250,8 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
     reception.select_option("#id_practitioner", str(demo_site["doctor"].pk))
     reception.fill("#id_starts_at_0", treatment_day.isoformat())
     reception.fill("#id_starts_at_1", "09:00")
+    # No doctor has approved the images yet: reception confirms anyway, on purpose.
+    reception.check("#id_despite_imaging")
     with reception.expect_navigation():
         reception.locator("input[type=submit].default").click()
     assert success_messages(reception) == [

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
-from booking import services
+from booking import scheduling, services
 from booking.models import Booking, BookingView
 from booking.services import TimeTaken
 from tests.booking.factories import AnticoagulantFactory, AppointmentTypeFactory, BookingFactory
@@ -120,7 +120,7 @@ def test_the_database_constraint_error_becomes_time_taken(reception, practitione
     simulated, so the conversion is tested on every database.
     """
     confirm(BookingFactory(), practitioner, at(5, 10), reception)
-    monkeypatch.setattr(services, "overlapping", lambda **kwargs: Booking.objects.none())
+    monkeypatch.setattr(scheduling, "overlapping_claims", lambda **kwargs: Booking.objects.none())
     other = BookingFactory()
     if connection.vendor != "postgresql":
         error = IntegrityError(
@@ -146,6 +146,8 @@ def test_the_exclusion_constraint_exists_on_postgresql(practitioner):
             practitioner=practitioner,
             starts_at=starts_at,
             ends_at=starts_at + timedelta(hours=1),
+            claim_starts_at=starts_at,
+            claim_ends_at=starts_at + timedelta(hours=1),
         )
 
     confirmed(at(5, 10))

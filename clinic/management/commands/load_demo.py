@@ -18,8 +18,9 @@ class Command(BaseCommand):
         load_demo_content()
         # The testimonials link to the demo conditions and treatment.
         load_demo_testimonials()
-        # What can be booked, and the list of blood-thinning medicines.
-        load_demo_booking()
+        # What can be booked, the list of blood-thinning medicines, the doctor's week
+        # (and, for local development, a few made-up patients in it).
+        load_demo_booking(with_bookings=settings.DEMO_ACCOUNTS)
         self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
         if settings.DEMO_ACCOUNTS:
             self.stdout.write("Demo staff logins for http://127.0.0.1:8000/admin/ :")
