@@ -739,6 +739,7 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             "today": timezone.localdate(),
             "waiting": planner.tentative_waiting(),
             "to_move": planner.bookings_to_move(),
+            "in_a_pause": planner.in_a_pause(),
             "can_change": self.has_change_permission(request),
             "can_add": self.has_add_permission(request),
         }

@@ -169,3 +169,23 @@ def bookings_to_move(*, now: datetime | None = None):
         .select_related("practitioner", "appointment_type")
         .order_by("starts_at")
     )
+
+
+def in_a_pause(*, now: datetime | None = None):
+    """Patients who have begun an agreed blood-thinner pause: they cannot change online.
+
+    If one of them calls to move or cancel, a doctor must agree a new plan (or tell
+    them to restart) before the call ends: a patient mid-pause is never left without
+    a restart date.
+    """
+    today = timezone.localdate(now or timezone.now())
+    return list(
+        Booking.objects.filter(
+            status__in=[Booking.Status.CONFIRMED, Booking.Status.TENTATIVE],
+            plan_agreed_at__isnull=False,
+            last_dose_date__lte=today,
+            restart_date__gte=today,
+        )
+        .select_related("practitioner")
+        .order_by("starts_at")
+    )

@@ -188,3 +188,21 @@ def test_a_caller_is_booked_into_a_free_time_from_the_calendar(reception, doctor
     assert response["Location"].startswith(f"/admin/booking/booking/{booking.pk}/confirm/?")
     confirm_page = reception.get(response["Location"]).content.decode()
     assert 'value="08:00:00"' in confirm_page or 'value="08:00"' in confirm_page
+
+
+def test_patients_in_an_agreed_pause_are_listed_for_reception(reception, doctor, gold):
+    from booking import services
+
+    pausing = claimed(gold, doctor, local(3, 9), Booking.Status.CONFIRMED, name="Pia Pause")
+    later = claimed(gold, doctor, local(9, 9), Booking.Status.CONFIRMED, name="Lars Later")
+    agreeing = UserFactory(groups=["Doctors"])
+    for booking, last_dose in ((pausing, local(0, 0)), (later, local(1, 0))):
+        services.agree_anticoagulant_plan(
+            booking=booking,
+            last_dose_date=last_dose.date(),
+            restart_date=booking.starts_at.date() + timedelta(days=1),
+            user=agreeing,
+        )
+    listed = reception.get(CALENDAR).content.decode().split("In a blood-thinner pause now")[1]
+    assert "Pia Pause" in listed  # her last dose is today
+    assert "Lars Later" not in listed  # his pause begins tomorrow
