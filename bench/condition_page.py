@@ -29,11 +29,11 @@ def free_port() -> int:
 
 
 def hammer(args) -> int:
-    port, path, deadline = args
+    port, path, deadline, headers = args
     done = 0
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     while time.monotonic() < deadline:
-        conn.request("GET", path, headers={"Host": "127.0.0.1"})
+        conn.request("GET", path, headers={"Host": "127.0.0.1", **headers})
         response = conn.getresponse()
         response.read()
         if response.status != 200:
@@ -43,12 +43,23 @@ def hammer(args) -> int:
     return done
 
 
-def measure(port: int, path: str, seconds: float, connections: int) -> float:
-    hammer((port, path, time.monotonic() + 1))  # warm up (fills the cache)
+def measure(
+    port: int, path: str, seconds: float, connections: int, headers: dict | None = None
+) -> float:
+    headers = headers or {}
+    hammer((port, path, time.monotonic() + 1, headers))  # warm up (fills the cache)
     deadline = time.monotonic() + seconds
     with multiprocessing.Pool(connections) as pool:
-        total = sum(pool.map(hammer, [(port, path, deadline)] * connections))
+        total = sum(pool.map(hammer, [(port, path, deadline, headers)] * connections))
     return total / seconds
+
+
+def report(results: dict[str, float], seconds: float, connections: int) -> None:
+    """Each case's rate beside the first one's (the constant view)."""
+    baseline = next(iter(results.values()))
+    print(f"gunicorn, 2 workers, {connections} connections, {seconds:g} s each")
+    for label, rps in results.items():
+        print(f"{label:<28} {rps:8.0f} req/s   {rps / baseline:5.2f} x constant")
 
 
 def serve(env: dict, port: int, timeout: int = 30) -> subprocess.Popen:
@@ -121,10 +132,7 @@ def main():
             finally:
                 server.terminate()
                 server.wait()
-        baseline = results["constant view"]
-        print(f"gunicorn, 2 workers, {options.connections} connections, {options.seconds:g} s each")
-        for label, rps in results.items():
-            print(f"{label:<28} {rps:8.0f} req/s   {rps / baseline:5.2f} x constant")
+        report(results, options.seconds, options.connections)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@
 """
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import sys
@@ -25,32 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.condition_page import free_port, serve  # noqa: E402
-
-
-def cookie_hammer(args) -> int:
-    import http.client
-
-    port, path, cookie, deadline = args
-    done = 0
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    while time.monotonic() < deadline:
-        conn.request("GET", path, headers={"Host": "127.0.0.1", "Cookie": cookie})
-        response = conn.getresponse()
-        response.read()
-        if response.status != 200:
-            raise SystemExit(f"{path} answered {response.status}")
-        done += 1
-    conn.close()
-    return done
-
-
-def rate(port, path, cookie, seconds, connections) -> float:
-    cookie_hammer((port, path, cookie, time.monotonic() + 1))
-    deadline = time.monotonic() + seconds
-    with multiprocessing.Pool(connections) as pool:
-        total = sum(pool.map(cookie_hammer, [(port, path, cookie, deadline)] * connections))
-    return total / seconds
+from bench.condition_page import free_port, measure, report, serve  # noqa: E402
 
 
 def free_times_figures():
@@ -181,14 +155,13 @@ def main():
             port = free_port()
             server = serve(server_env, port)
             try:
-                results[label] = rate(port, path, cookie, options.seconds, options.connections)
+                results[label] = measure(
+                    port, path, options.seconds, options.connections, {"Cookie": cookie}
+                )
             finally:
                 server.terminate()
                 server.wait()
-        baseline = results["constant view"]
-        print(f"gunicorn, 2 workers, {options.connections} connections, {options.seconds:g} s each")
-        for label, rps in results.items():
-            print(f"{label:<28} {rps:8.0f} req/s   {rps / baseline:5.2f} x constant")
+        report(results, options.seconds, options.connections)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,8 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from booking import planner, scheduling, services, slots, tasks
+from booking import planner, scheduling, services, tasks
 from booking.checklist import DONE, MISSING, NEEDS_STAFF, checklist, is_complete
-from booking.demo import add_public_holidays
 from booking.models import Absence, Anticoagulant, AppointmentType, Booking, WorkingHours
 from booking.uploads import UploadRejected, save_upload
 from clinic.models import ConsentText, Practitioner
@@ -900,15 +899,7 @@ def inside_working_hours(booking: Booking, hours: list[WorkingHours]) -> bool:
     if end.date() != day:
         return False
     return any(
-        slots.WorkingInterval(
-            weekday=item.weekday,
-            start=item.starts,
-            end=item.ends,
-            valid_from=item.valid_from,
-            valid_to=item.valid_to,
-        ).applies_on(day)
-        and item.starts <= start.time()
-        and end.time() <= item.ends
+        item.interval().applies_on(day) and item.starts <= start.time() and end.time() <= item.ends
         for item in hours
     )
 
@@ -1096,7 +1087,7 @@ class AbsenceAdmin(ErrorSummaryMixin, admin.ModelAdmin):
         year = timezone.localdate().year
         closures = Absence.objects.filter(practitioner=None)
         before = set(closures.values_list("pk", flat=True))
-        added = add_public_holidays(years=[year, year + 1])
+        added = scheduling.add_public_holidays(years=[year, year + 1])
         years = {"first": year, "second": year + 1}
         if added:
             messages.success(

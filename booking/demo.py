@@ -13,8 +13,8 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
+from booking import scheduling
 from booking.models import Absence, Anticoagulant, AppointmentType, Booking, WorkingHours
-from booking.slots import danish_public_holidays
 from clinic.demo import PRACTITIONER, upsert
 from clinic.models import Practitioner
 
@@ -138,7 +138,7 @@ def load_demo_schedule(doctor: Practitioner, *, with_bookings: bool = False) -> 
             for day, start, end in WORKING_HOURS
         )
     today = timezone.localdate()
-    add_public_holidays(years=[today.year, today.year + 1])
+    scheduling.add_public_holidays(years=[today.year, today.year + 1])
     if not Absence.objects.filter(reason=COURSE).exists():
         monday = today + timedelta(days=21 - today.weekday())
         Absence.objects.create(
@@ -154,26 +154,6 @@ def load_demo_schedule(doctor: Practitioner, *, with_bookings: bool = False) -> 
 
 def local(day, at: time) -> datetime:
     return timezone.make_aware(datetime.combine(day, at))
-
-
-def add_public_holidays(*, years) -> int:
-    """Danish public holidays as whole-day clinic closures; returns how many were added.
-
-    A holiday already there (by its day and name) is left alone, so staff may edit or
-    delete one without it coming back.
-    """
-    added = 0
-    for day, name in danish_public_holidays(years=years):
-        starts_at = local(day, time(0))
-        if not Absence.objects.filter(practitioner=None, starts_at=starts_at).exists():
-            Absence.objects.create(
-                practitioner=None,
-                starts_at=starts_at,
-                ends_at=local(day + timedelta(days=1), time(0)),
-                reason=name,
-            )
-            added += 1
-    return added
 
 
 def load_demo_bookings(doctor: Practitioner, today) -> None:

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from booking import scheduling, slots
+from booking import scheduling
 from booking.models import Absence, Booking, WorkingHours
 from clinic.models import Practitioner
 
@@ -72,16 +72,8 @@ def week_plan(
     window_start = timezone.make_aware(datetime.combine(first_day, time()), tz)
     window_end = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time()), tz)
 
-    intervals = [
-        slots.WorkingInterval(
-            weekday=hours.weekday,
-            start=hours.starts,
-            end=hours.ends,
-            valid_from=hours.valid_from,
-            valid_to=hours.valid_to,
-        )
-        for hours in WorkingHours.objects.filter(practitioner=practitioner)
-    ]
+    hours = WorkingHours.objects.filter(practitioner=practitioner)
+    intervals = [item.interval() for item in hours]
     absences = list(
         Absence.objects.filter(starts_at__lt=window_end, ends_at__gt=window_start).filter(
             Q(practitioner=practitioner) | Q(practitioner__isnull=True)
@@ -152,12 +144,15 @@ def tentative_waiting(*, older_than_days: int = 3, now: datetime | None = None):
 
 
 def bookings_to_move(*, now: datetime | None = None):
-    """Confirmed or tentative bookings that an absence or closure now covers."""
+    """Confirmed or tentative bookings whose time (buffers included) an absence now covers.
+
+    The same rule as the warning the admin gives when an absence is saved.
+    """
     now = now or timezone.now()
     covering = Absence.objects.filter(
         Q(practitioner=OuterRef("practitioner")) | Q(practitioner__isnull=True),
-        starts_at__lt=OuterRef("ends_at"),
-        ends_at__gt=OuterRef("starts_at"),
+        starts_at__lt=OuterRef("claim_ends_at"),
+        ends_at__gt=OuterRef("claim_starts_at"),
     )
     return list(
         Booking.objects.filter(

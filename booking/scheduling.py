@@ -8,7 +8,8 @@ picked time, a tentative time (staff confirm later), a confirmed time (at once, 
 staff, from the calendar, or a reschedule). It locks the practitioner, clears
 expired holds that overlap, checks the claims, stores the time with its buffers,
 clears a blood-thinner plan whose dates belonged to another day, and tells the
-patient. `release_time` gives a time up (cancel, a new pick, a purged draft).
+patient. `release_time` gives a patient's picked time up; `drop_claim` frees the time of
+a cancelled booking.
 
 No double booking: on PostgreSQL an exclusion constraint on the claimed ranges
 (migration 0006) is the last word; its violation becomes `TimeTaken`. SQLite takes
@@ -16,7 +17,7 @@ its write lock at BEGIN (IMMEDIATE transactions), so the check here is enough th
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -146,15 +147,7 @@ def offered_times(
 
     working: dict[int, list[slots.WorkingInterval]] = {pk: [] for pk in ids}
     for hours in WorkingHours.objects.filter(practitioner_id__in=ids):
-        working[hours.practitioner_id].append(
-            slots.WorkingInterval(
-                weekday=hours.weekday,
-                start=hours.starts,
-                end=hours.ends,
-                valid_from=hours.valid_from,
-                valid_to=hours.valid_to,
-            )
-        )
+        working[hours.practitioner_id].append(hours.interval())
     busy: dict[int, list[slots.Busy]] = {pk: [] for pk in ids}
     window = {"starts_at__lt": horizon_end + margin, "ends_at__gt": now - margin}
     absences = Absence.objects.filter(**window).filter(
@@ -207,8 +200,9 @@ def parse_pick(value: str) -> Pick | None:
     return Pick(starts_at, pk)
 
 
-def pick_value(slot: slots.Slot) -> str:
-    return f"{slot.start.isoformat()}|{slot.practitioner_id}"
+def pick_value(starts_at: datetime, practitioner_id: int) -> str:
+    """What the "When" step submits for a time: parse_pick reads it back."""
+    return f"{timezone.localtime(starts_at, zone()).isoformat()}|{practitioner_id}"
 
 
 @dataclass(frozen=True)
@@ -235,8 +229,8 @@ def offered_slot(*, booking: Booking, value: str, now: datetime) -> Chosen:
         appointment_type=kind,
         now=now,
         earliest=earliest_for(booking, now),
-        practitioner=practitioner,
         exclude_booking=booking,
+        practitioners=[practitioner],
     )
     slot = slots.is_offered(pick.starts_at, practitioner.pk, offered)
     if slot is None:
@@ -416,27 +410,54 @@ def hold_is_live(booking: Booking, now: datetime | None = None) -> bool:
     )
 
 
-def release_time(*, booking: Booking, user=None, keep_time: bool = False) -> Booking:
-    """Give the booking's claimed time back at once (cancel, a new pick, a purged draft).
-
-    With keep_time the booking keeps showing its old time (a cancelled appointment);
-    otherwise the time is forgotten too (the patient chose to ask for a period).
-    """
-    fields = ["claim_starts_at", "claim_ends_at", "hold_expires_at"]
+def drop_claim(booking: Booking) -> list[str]:
+    """Free the booking's claimed time for others (not saved); returns the fields changed."""
     booking.claim_starts_at = None
     booking.claim_ends_at = None
     booking.hold_expires_at = None
-    if not keep_time:
-        booking.starts_at = None
-        booking.ends_at = None
-        booking.practitioner = None
-        fields += ["starts_at", "ends_at", "practitioner"]
-    booking._history_user = user
+    return ["claim_starts_at", "claim_ends_at", "hold_expires_at"]
+
+
+def release_time(*, booking: Booking) -> Booking:
+    """A patient gives up a picked time (another type, a period instead, a time taken).
+
+    The time is free for others at once, and the draft forgets it.
+    """
+    booking.starts_at = None
+    booking.ends_at = None
+    booking.practitioner = None
+    fields = [*drop_claim(booking), "starts_at", "ends_at", "practitioner"]
     booking.save(update_fields=[*fields, "updated_at"])
     return booking
 
 
+# --- Closures ------------------------------------------------------------------------
+
+
+def add_public_holidays(*, years) -> int:
+    """Danish public holidays as whole-day clinic closures; returns how many were added.
+
+    A clinic closure that already starts at that midnight is left alone, so staff may
+    edit a holiday (its end or its name) without the button adding it again.
+    """
+    added = 0
+    for day, name in slots.danish_public_holidays(years=years):
+        starts_at = timezone.make_aware(datetime.combine(day, time()))
+        if not Absence.objects.filter(practitioner=None, starts_at=starts_at).exists():
+            Absence.objects.create(
+                practitioner=None,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(days=1),
+                reason=name,
+            )
+            added += 1
+    return added
+
+
 # --- The patient's own changes --------------------------------------------------------
+
+
+TOO_LATE_ONLINE = _("This appointment can no longer be changed online. Please call us.")
 
 
 def patient_may_change(booking: Booking, now: datetime | None = None) -> bool:
@@ -474,10 +495,7 @@ def reschedule_by_patient(*, booking: Booking, value: str, now: datetime | None 
     """
     now = now or timezone.now()
     if not patient_may_reschedule(booking, now):
-        raise ValidationError(
-            _("This appointment can no longer be changed online. Please call us."),
-            code="too_late",
-        )
+        raise ValidationError(TOO_LATE_ONLINE, code="too_late")
     chosen = offered_slot(booking=booking, value=value, now=now)
     kind = booking.appointment_type
     as_ = CONFIRMED if kind.booking_mode == kind.BookingMode.PICK_CONFIRMED else TENTATIVE
@@ -543,8 +561,8 @@ def offer_freed_time(
             appointment_type=booking.appointment_type,
             now=now,
             earliest=earliest_for(booking, now),
-            practitioner=people[0],
             exclude_booking=booking,
+            practitioners=people,
         )
         if any(
             claim_starts_at <= slot.start < claim_ends_at and slot.start < booking.starts_at

@@ -171,19 +171,11 @@ def cancel_booking(*, booking: Booking, reason: str, user=None) -> Booking:
     if booking.claim_starts_at is not None:
         booking.time_sequence += 1
     # The time is free for others at once; the booking still shows when it was.
-    booking.claim_starts_at = booking.claim_ends_at = booking.hold_expires_at = None
+    freed_fields = scheduling.drop_claim(booking)
     _save(
         booking,
         user,
-        [
-            "status",
-            "cancel_reason",
-            "claim_starts_at",
-            "claim_ends_at",
-            "hold_expires_at",
-            "time_sequence",
-            "wants_earlier",
-        ],
+        ["status", "cancel_reason", "time_sequence", "wants_earlier", *freed_fields],
     )
     tasks.send_booking_message(booking=booking, kind="cancelled")
     if freed[1] is not None:

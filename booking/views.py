@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -206,8 +206,7 @@ def step_when(request):
         if request.method == "POST" and draft.claim_starts_at:
             # "None of these suit me": the held time goes back at once.
             scheduling.release_time(booking=draft)
-        response = _simple_step(request, "when")
-        return response
+        return _simple_step(request, "when")
     return _pick_time_step(request, draft)
 
 
@@ -218,16 +217,26 @@ def _pick_time_step(request, draft: Booking):
         # The earliest time depends on the answer: it comes first (also when skipped by URL).
         return redirect("booking:checklist")
     form = PickTimeForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            request_flow.pick_time(booking=draft, value=form.cleaned_data["time"])
-            return redirect(next_step_url(draft, "when"))
-        except ValidationError as error:
-            form.add_error("time", error)
-            status = 409 if getattr(error, "code", "") == "time_taken" else 400
+    status = submit_picked_time(
+        request, form, lambda value: request_flow.pick_time(booking=draft, value=value)
+    )
+    if status is None:
+        return redirect(next_step_url(draft, "when"))
     picker = time_picker_context(request, draft)
     return render_step(request, draft, "when", form, status=status, **picker)
+
+
+def submit_picked_time(request, form: PickTimeForm, take) -> int | None:
+    """Pass a posted time to `take`; None when it was taken, else the status to show the
+    times again with (the form then carries the patient's message)."""
+    if request.method != "POST" or not form.is_valid():
+        return 200
+    try:
+        take(form.cleaned_data["time"])
+    except ValidationError as error:
+        form.add_error("time", error)
+        return 409 if getattr(error, "code", "") == "time_taken" else 400
+    return None
 
 
 def time_picker_context(request, booking: Booking, *, exclude_own: bool = True) -> dict:
@@ -253,18 +262,21 @@ def time_picker_context(request, booking: Booking, *, exclude_own: bool = True) 
     names = {p.pk: p for p in practitioners}
     current = ""
     if booking.claim_starts_at and booking.practitioner_id:
-        current = f"{timezone.localtime(booking.starts_at).isoformat()}|{booking.practitioner_id}"
+        current = scheduling.pick_value(booking.starts_at, booking.practitioner_id)
+    held = scheduling.hold_is_live(booking)
     time_days = []
     for day, day_slots in shown:
-        options = [
-            {
-                "value": scheduling.pick_value(slot),
-                "start": slot.start,
-                "practitioner": names.get(slot.practitioner_id),
-                "checked": scheduling.pick_value(slot) == current,
-            }
-            for slot in day_slots
-        ]
+        options = []
+        for slot in day_slots:
+            value = scheduling.pick_value(slot.start, slot.practitioner_id)
+            options.append(
+                {
+                    "value": value,
+                    "start": slot.start,
+                    "practitioner": names.get(slot.practitioner_id),
+                    "checked": value == current,
+                }
+            )
         time_days.append((day, options, any(option["checked"] for option in options)))
     return {
         "time_days": time_days,
@@ -273,8 +285,8 @@ def time_picker_context(request, booking: Booking, *, exclude_own: bool = True) 
         "time_practitioner": chosen,
         "time_page": page,
         "time_has_more": len(days) > (page + 1) * page_days,
-        "held_until": booking.hold_expires_at if scheduling.hold_is_live(booking) else None,
-        "held_start": booking.starts_at if scheduling.hold_is_live(booking) else None,
+        "held_until": booking.hold_expires_at if held else None,
+        "held_start": booking.starts_at if held else None,
     }
 
 
@@ -488,9 +500,7 @@ def private_cancel(request, token):
         request.POST, action=reverse("booking:private_cancel", kwargs={"token": token})
     )
     if not scheduling.patient_may_change(booking):
-        messages.error(
-            request, _("This appointment can no longer be changed online. Please call us.")
-        )
+        messages.error(request, scheduling.TOO_LATE_ONLINE)
         return redirect("booking:private", token=token)
     if form.is_valid():
         request_flow.cancel_by_patient(booking=booking, reason=form.cleaned_data["reason"])
@@ -507,21 +517,15 @@ def private_reschedule(request, token):
     if booking is None:
         return link_invalid(request)
     if not scheduling.patient_may_reschedule(booking):
-        messages.error(
-            request, _("This appointment can no longer be changed online. Please call us.")
-        )
+        messages.error(request, scheduling.TOO_LATE_ONLINE)
         return redirect("booking:private", token=token)
     form = PickTimeForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            scheduling.reschedule_by_patient(booking=booking, value=form.cleaned_data["time"])
-        except ValidationError as error:
-            form.add_error("time", error)
-            status = 409 if getattr(error, "code", "") == "time_taken" else 400
-        else:
-            messages.success(request, _("Your appointment has been moved to the new time."))
-            return redirect("booking:private", token=token)
+    status = submit_picked_time(
+        request, form, lambda value: scheduling.reschedule_by_patient(booking=booking, value=value)
+    )
+    if status is None:
+        messages.success(request, _("Your appointment has been moved to the new time."))
+        return redirect("booking:private", token=token)
     context = {"booking": booking, "token": token, "form": form}
     context |= time_picker_context(request, booking)
     return render(request, "booking/reschedule.html", context, status=status)

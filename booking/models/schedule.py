@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from booking import slots
 from clinic.models import Practitioner, validate_plain_text
 
 # Django's own weekday names: the same words in the project's catalogue would also
@@ -50,6 +51,16 @@ class WorkingHours(models.Model):
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+    def interval(self) -> slots.WorkingInterval:
+        """These hours as booking/slots.py computes with them."""
+        return slots.WorkingInterval(
+            weekday=self.weekday,
+            start=self.starts,
+            end=self.ends,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+        )
 
     def clean(self):
         super().clean()

@@ -615,3 +615,45 @@ def test_a_cancelled_request_that_never_had_a_confirmed_time_sends_no_calendar_f
     services.cancel_booking(booking=booking, reason="Better now")
     assert [m for m in mailoutbox if "cancelled" in m.subject]
     assert not [m for m in mailoutbox if m.attachments]
+
+
+# --- Rules that must not be bypassed ----------------------------------------------------
+
+
+def test_the_review_step_by_url_without_a_picked_time_goes_back_to_the_times(
+    client, phone_talk, consent
+):
+    start_draft(client, phone_talk)
+    client.post(url("about"), ABOUT)
+    assert client.get(url("review"))["Location"] == url("when")
+    response = client.post(url("review"), {"consent": "on", "consent_version": consent.pk})
+    assert response["Location"] == url("when")
+    assert Booking.objects.get().status == Booking.Status.DRAFT
+
+
+@pytest.mark.parametrize(("minutes_later", "still_held"), [(14, True), (15, False)])
+def test_a_hold_lasts_fifteen_minutes(client, phone_talk, doctor, minutes_later, still_held):
+    start_draft(client, phone_talk)
+    client.post(url("when"), {"time": pick(local(0, 10), doctor)})
+    with time_machine.travel(NOW + timedelta(minutes=minutes_later), tick=False):
+        starts = [s.start for s in scheduling.offered_times(appointment_type=phone_talk)]
+    assert (local(0, 10) not in starts) is still_held
+
+
+def test_the_waitlist_cannot_be_joined_once_online_changes_are_over(client, gold, doctor, clinic):
+    booking = confirmed_gold(gold, doctor, day_offset=0, hour=11)  # within 24 hours
+    client.post(private(booking, "private_waitlist"), {"wants_earlier": "1"})
+    booking.refresh_from_db()
+    assert not booking.wants_earlier
+    assert private(booking, "private_waitlist") not in client.get(private(booking)).content.decode()
+
+
+def test_a_booking_that_asked_for_a_period_is_not_moved_online(client, clinic):
+    booking = BookingFactory(language="en")  # requested, no time
+    assert (
+        private(booking, "private_reschedule") not in client.get(private(booking)).content.decode()
+    )
+    response = client.post(private(booking, "private_reschedule"), {"time": "x"})
+    assert response["Location"] == private(booking)
+    booking.refresh_from_db()
+    assert booking.starts_at is None
