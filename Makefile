@@ -26,9 +26,10 @@ setup: install
 	DEBUG=1 $(PY) manage.py load_demo
 
 run: setup
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the server and the task worker)"
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the server, the task worker and the message pass)"
 	DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 $(PY) manage.py send_messages --every 120 >/dev/null & pass=$$!; \
+	trap 'kill $$worker $$pass 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install

@@ -38,6 +38,7 @@ def booking_for_token(token: str) -> Booking | None:
     return (
         Booking.objects.sent()
         .select_related("appointment_type", "consent_text")
+        .prefetch_related("studies")  # the checklist's scan age reads them
         .filter(access_key=access_key)
         .first()
     )

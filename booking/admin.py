@@ -8,6 +8,11 @@ actions (completed, did not come), which go through `booking.services`. Every
 opening of a booking's page is logged (BookingView). Reception adds a booking for a
 patient who phones.
 
+A booking's page also lists the messages planned for the patient, with "send again"
+for one that failed; the messages and the phone calls that replace them have
+read-only lists of their own, and the work list (booking/worklist.py) gathers what
+needs a person, by role.
+
 Working hours and absences are edited here too; saving them warns about the
 confirmed or tentative bookings that no longer fit (outside every working hours, or
 inside an absence), so reception can move them.
@@ -21,8 +26,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Case, Count, IntegerField, Value, When
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -34,11 +40,20 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from booking import planner, scheduling, services, tasks
+from booking import outbox, planner, scheduling, services, tasks, worklist
 from booking.checklist import DONE, MISSING, NEEDS_STAFF, checklist, is_complete
-from booking.models import Absence, Anticoagulant, AppointmentType, Booking, WorkingHours
+from booking.models import (
+    Absence,
+    Anticoagulant,
+    AppointmentType,
+    Booking,
+    PhoneTask,
+    PlanLine,
+    PlannedMessage,
+    WorkingHours,
+)
 from booking.uploads import UploadRejected, save_upload
-from clinic.models import ConsentText, Practitioner
+from clinic.models import ConsentText, Practitioner, validate_plain_text
 from clinic.translation_status import ErrorSummaryMixin, TranslationStatusMixin
 from conditions.admin import in_every_language
 
@@ -118,7 +133,16 @@ class ImagingNotReviewedFilter(admin.SimpleListFilter):
         return queryset
 
 
-PATIENT = ["name", "email", "phone", "birth_date", "language", "message"]
+PATIENT = [
+    "name",
+    "email",
+    "phone",
+    "birth_date",
+    "language",
+    "contact_channel",
+    "reminders_off",
+    "message",
+]
 WHAT = ["appointment_type", "condition", "painful_area"]
 WHEN = ["earliest_date", "latest_date", "weekdays", "time_of_day", "time_wishes"]
 IMAGING = ["imaging_status", "scan_date", "scan_body_area", "scan_modality"]
@@ -141,6 +165,14 @@ class BookingForm(forms.ModelForm):
         model = Booking
         fields = [*PATIENT, *WHAT, *WHEN, *IMAGING, *BLOOD_THINNERS, *COMPANION]
         widgets = {"anticoagulants": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "contact_channel" in self.fields:
+            self.fields["contact_channel"].required = False  # e-mail unless chosen
+
+    def clean_contact_channel(self):
+        return self.cleaned_data.get("contact_channel") or Booking.Channel.EMAIL
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -191,8 +223,11 @@ class ConfirmForm(forms.Form):
         help_text=_("The date and time the appointment starts."),
     )
 
-    def __init__(self, *args, imaging_pending: bool = False, **kwargs):
+    def __init__(
+        self, *args, imaging_pending: bool = False, pause_days: int | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        self.pause_days = pause_days
         if imaging_pending:
             self.fields["despite_imaging"] = forms.BooleanField(
                 label=_("Confirm before the doctor has approved the images"),
@@ -202,6 +237,28 @@ class ConfirmForm(forms.Form):
                     "the time anyway."
                 ),
             )
+        # The tick is asked for once a time too close was chosen, and kept while shown.
+        if self.is_bound and "despite_pause" in self.data:
+            self._ask_despite_pause()
+
+    def _ask_despite_pause(self):
+        self.fields["despite_pause"] = forms.BooleanField(
+            label=_("Confirm although the pause should already have started"),
+            required=False,
+            help_text=_(
+                "The patient takes blood-thinning medicine: the plan needs the last dose "
+                "%(days)d days before the appointment, and for this day that is already "
+                "past. Tick to confirm this time anyway."
+            )
+            % {"days": self.pause_days},
+        )
+
+    def pause_too_late(self, starts_at) -> bool:
+        """Whether the last dose, counted back from the day, lies before today."""
+        if self.pause_days is None or starts_at is None:
+            return False
+        day = timezone.localdate(starts_at)
+        return day - timedelta(days=self.pause_days) < timezone.localdate()
 
     def clean(self):
         cleaned = super().clean()
@@ -209,6 +266,16 @@ class ConfirmForm(forms.Form):
             self.add_error(
                 "despite_imaging",
                 _("The images are not approved yet. Tick the box to confirm anyway."),
+            )
+        if self.pause_too_late(cleaned.get("starts_at")) and not cleaned.get("despite_pause"):
+            if "despite_pause" not in self.fields:
+                self._ask_despite_pause()
+            self.add_error(
+                "despite_pause",
+                _(
+                    "The blood-thinner pause should already have started for this day. "
+                    "Choose a later day, or tick the box to confirm anyway."
+                ),
             )
         return cleaned
 
@@ -219,13 +286,70 @@ def imaging_pending(booking: Booking) -> bool:
     return required and not booking.imaging_reviewed
 
 
-class PlanForm(forms.Form):
+class PlanLineForm(forms.Form):
+    """One medicine of the plan: from the list or by name, paused with dates or kept."""
+
+    anticoagulant = forms.ModelChoiceField(
+        label=_("Medicine"),
+        queryset=Anticoagulant.objects.all(),
+        required=False,
+        empty_label=_("Not in the list"),
+    )
+    medicine_name = forms.CharField(
+        label=_("Other medicine"),
+        max_length=200,
+        required=False,
+        validators=[validate_plain_text],
+        help_text=_("Only for a medicine that is not in the list."),
+    )
+    action = forms.ChoiceField(
+        label=_("What to do"), choices=[("", "---------"), *PlanLine.Action.choices]
+    )
     last_dose_date = forms.DateField(
-        label=_("Last day to take it"), widget=AdminDateWidget, required=True
+        label=_("Last day to take it"), widget=AdminDateWidget, required=False
     )
     restart_date = forms.DateField(
-        label=_("Day to start again"), widget=AdminDateWidget, required=True
+        label=_("Day to start again"), widget=AdminDateWidget, required=False
     )
+
+    def __init__(self, *args, booking: Booking, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.booking = booking
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or cleaned.get("DELETE"):
+            return cleaned
+        try:
+            services.check_plan_line(self.booking, cleaned)
+        except ValidationError as error:
+            for field, errors in error.error_dict.items():
+                self.add_error(field, errors)
+        return cleaned
+
+
+PlanLineFormSet = forms.formset_factory(PlanLineForm, extra=1, can_delete=True)
+
+
+class PlanForm(forms.Form):
+    instructions = forms.CharField(
+        label=_("The doctor's instructions"),
+        required=False,
+        validators=[validate_plain_text],
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 70}),
+        help_text=_("Shown to the patient with the plan, in the doctor's own words."),
+    )
+
+    def __init__(self, *args, warnings: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        if warnings:
+            self.fields["warnings_checked"] = forms.BooleanField(
+                label=_("I have checked the warnings"),
+                required=True,
+                error_messages={
+                    "required": _("Read the warnings above and tick the box, or change the dates.")
+                },
+            )
 
 
 class CancelForm(forms.Form):
@@ -235,6 +359,35 @@ class CancelForm(forms.Form):
         help_text=_("Kept for the staff; the patient's e-mail does not include it."),
         error_messages={"required": _("Write why the booking is cancelled.")},
     )
+
+
+def line_initial(line: PlanLine) -> dict:
+    return {
+        "anticoagulant": line.anticoagulant,
+        "medicine_name": line.medicine_name,
+        "action": line.action,
+        "last_dose_date": line.last_dose_date,
+        "restart_date": line.restart_date,
+    }
+
+
+def plan_line_text(line: PlanLine) -> str:
+    if line.action == PlanLine.Action.CONTINUE:
+        return _("%(medicine)s: keep taking it.") % {"medicine": line.name}
+    return _("%(medicine)s: last day to take it %(last)s, start again %(restart)s.") % {
+        "medicine": line.name,
+        "last": line.last_dose_date.isoformat(),
+        "restart": line.restart_date.isoformat(),
+    }
+
+
+def kept_lines(formset) -> list[dict]:
+    """The rows filled in and not removed, as the plan services take them."""
+    return [
+        {name: form.cleaned_data.get(name) for name in PlanLineForm.base_fields}
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
 
 
 # --- Bookings -----------------------------------------------------------------------
@@ -290,6 +443,7 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             super()
             .get_queryset(request)
             .select_related("appointment_type", "practitioner")
+            .prefetch_related("studies")  # the checklist's scan age reads them
             .annotate(upload_count=Count("uploads"))
         )
 
@@ -379,6 +533,7 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
         if change:
             self.save_new_files(request, obj, form.cleaned_data.get("new_files") or [])
+            outbox.replan(obj)  # e.g. the companion confirmed by phone: no reminder
         if not change:
             if obj.consent_text:
                 obj.consent_text.mark_shown()
@@ -477,25 +632,42 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("blood-thinner plan"))
     def plan_summary(self, obj):
-        if not obj.last_dose_date:
+        lines = [plan_line_text(line) for line in obj.plan_lines.select_related("anticoagulant")]
+        if not lines and obj.last_dose_date:
+            # A plan saved before plans had one line per medicine: only its dates.
+            lines = [
+                _("Last day to take it %(last)s, start again %(restart)s.")
+                % {
+                    "last": obj.last_dose_date.isoformat(),
+                    "restart": obj.restart_date.isoformat() if obj.restart_date else "-",
+                }
+            ]
+        if not lines:
             return _("No plan yet.")
-        agreed = (
-            format_html(
-                "{} {} ({})",
+        if obj.plan_agreed:
+            agreed = format_html(
+                "{} {} ({}).",
                 _("Agreed by"),
                 obj.plan_agreed_by or "-",
                 timezone.localtime(obj.plan_agreed_at).strftime("%Y-%m-%d %H:%M"),
             )
-            if obj.plan_agreed
-            else _("Not agreed yet: a doctor must agree it.")
+        else:
+            agreed = _("Not agreed yet: a doctor must agree it.")
+        read = (
+            format_html(
+                "{} {}.",
+                _("Read by the patient"),
+                timezone.localtime(obj.plan_read_at).strftime("%Y-%m-%d %H:%M"),
+            )
+            if obj.plan_read_at
+            else _("Not read by the patient yet.")
         )
         return format_html(
-            "{}: {}. {}: {}. {}",
-            _("Last day to take it"),
-            obj.last_dose_date.isoformat(),
-            _("Day to start again"),
-            obj.restart_date.isoformat() if obj.restart_date else "-",
+            "<ul class='booking-plan'>{}</ul><p>{}</p><p>{} {}</p>",
+            format_html_join("", "<li>{}</li>", ((line,) for line in lines)),
+            obj.plan_instructions or "",
             agreed,
+            read if obj.plan_agreed else "",
         )
 
     @admin.display(description=_("words agreed to"))
@@ -504,6 +676,11 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
         if consent is None:
             return "-"
         return getattr(consent, f"text_{obj.language}", None) or consent.text_da
+
+    def changelist_view(self, request, extra_context=None):
+        """The list says when messages last went out, and warns when they stopped."""
+        extra_context = {**message_pass_context(), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     # --- Opening a booking is logged ---
 
@@ -522,6 +699,9 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             context["can_change_booking"] = self.has_change_permission(request, obj)
             context["can_confirm"] = obj.status in services.CONFIRMABLE
             context["asks_about_blood_thinners"] = obj.appointment_type.asks_about_blood_thinners
+            # Read-only: what was planned for the patient and what became of it.
+            context["planned_messages"] = obj.planned_messages.order_by("due_at", "pk")
+            context["resendable"] = services.RESENDABLE
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- Pages of their own: confirm, plan, cancel ---
@@ -543,6 +723,11 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
                 "<path:object_id>/blood-thinner-plan/",
                 self.admin_site.admin_view(self.plan_view),
                 name=f"{app}_{model}_plan",
+            ),
+            path(
+                "<path:object_id>/messages/<int:message_id>/send-again/",
+                self.admin_site.admin_view(self.send_again_view),
+                name=f"{app}_{model}_send_again",
             ),
             path(
                 "<path:object_id>/cancel/",
@@ -576,6 +761,8 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
         }
         if "form" in context:
             context["media"] = self.media + context["form"].media
+        if "formset" in context:
+            context["media"] += context["formset"].media
         request.current_app = self.admin_site.name
         return TemplateResponse(request, f"admin/booking/booking/{template}", context)
 
@@ -603,7 +790,10 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
                     "starts_at": timezone.localtime(proposed),
                 }
         form = ConfirmForm(
-            request.POST or None, initial=initial, imaging_pending=imaging_pending(booking)
+            request.POST or None,
+            initial=initial,
+            imaging_pending=imaging_pending(booking),
+            pause_days=scheduling.blood_thinner_pause_days(booking),
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -636,15 +826,27 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
         )
 
     def plan_view(self, request, object_id):
+        """One row per medicine; warnings must be ticked as read before saving."""
         booking = self._booking_for_change(request, object_id)
         can_agree = request.user.has_perm(services.AGREE_PERMISSION)
-        suggested_last, suggested_restart = services.suggested_plan(booking)
-        initial = {
-            "last_dose_date": booking.last_dose_date or suggested_last,
-            "restart_date": booking.restart_date or suggested_restart,
-        }
-        form = PlanForm(request.POST or None, initial=initial)
-        if request.method == "POST" and form.is_valid():
+        saved_lines = list(booking.plan_lines.select_related("anticoagulant"))
+        initial_lines = (
+            [line_initial(line) for line in saved_lines]
+            if saved_lines
+            else services.suggested_lines(booking)
+        )
+        data = request.POST if request.method == "POST" else None
+        formset = PlanLineFormSet(
+            data, initial=initial_lines, prefix="lines", form_kwargs={"booking": booking}
+        )
+        lines = kept_lines(formset) if data is not None and formset.is_valid() else None
+        warnings = services.plan_warnings(booking, initial_lines if data is None else lines or [])
+        form = PlanForm(
+            data,
+            initial={"instructions": booking.plan_instructions},
+            warnings=warnings if data else (),
+        )
+        if data is not None and lines is not None and form.is_valid():
             agree = "_agree" in request.POST
             if agree and not can_agree:
                 raise PermissionDenied
@@ -652,9 +854,14 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
                 services.agree_anticoagulant_plan if agree else services.prepare_anticoagulant_plan
             )
             try:
-                step(booking=booking, user=request.user, **form.cleaned_data)
+                step(
+                    booking=booking,
+                    lines=lines,
+                    instructions=form.cleaned_data["instructions"],
+                    user=request.user,
+                )
             except ValidationError as error:
-                self._fail(form, error)
+                form.add_error(None, error)
             else:
                 messages.success(
                     request,
@@ -669,11 +876,31 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             "plan.html",
             _("Blood-thinner plan for %(reference)s") % {"reference": booking.reference},
             form=form,
+            formset=formset,
+            warnings=warnings,
             can_agree=can_agree,
             medicines=list(booking.anticoagulants.all()),
             appointment_day=services.appointment_day(booking),
-            suggested=suggested_last is not None,
+            can_be_agreed=booking.status == Status.CONFIRMED,
         )
+
+    def send_again_view(self, request, object_id, message_id):
+        """A button in the booking's table of messages: plan a failed one again, now."""
+        booking = self._booking_for_change(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        message = get_object_or_404(booking.planned_messages, pk=message_id)
+        try:
+            services.send_message_again(message=message, user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("The message “%(message)s” will be sent again now.")
+                % {"message": message.get_kind_display()},
+            )
+        return HttpResponseRedirect(self._change_url(booking))
 
     def cancel_view(self, request, object_id):
         booking = self._booking_for_change(request, object_id)
@@ -803,6 +1030,163 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
                 % {"count": n}
             ),
         )
+
+
+# --- Messages, phone calls and the work list ------------------------------------------
+
+
+def can_handle_bookings(request) -> bool:
+    """Messages and phone calls are part of a booking: who may change bookings handles them."""
+    return request.user.has_perm(services.CHANGE_PERMISSION)
+
+
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """Rows the system writes (messages, phone tasks): staff who see bookings see them,
+    and change them only through the actions."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("booking.view_booking")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlannedMessage)
+class PlannedMessageAdmin(ReadOnlyRecordAdmin):
+    """Read-only: messages are planned by booking/outbox.py, never written by hand."""
+
+    list_display = [
+        "booking",
+        "kind",
+        "channel",
+        "due_at",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "kind", "channel"]
+    list_select_related = ["booking"]
+    search_fields = ["booking__reference", "booking__name"]
+    actions = ["send_again"]
+
+    def get_queryset(self, request):
+        """Failed and unknown rows on top: those are the ones a person must look at."""
+        attention = Case(
+            When(status__in=services.RESENDABLE, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+        # Annotated before ordering, which ModelAdmin.get_queryset would do first.
+        queryset = self.model._default_manager.get_queryset().annotate(needs_attention=attention)
+        return queryset.order_by(*self.get_ordering(request))
+
+    def get_ordering(self, request):
+        return ["needs_attention", "-due_at", "-pk"]
+
+    def has_send_again_permission(self, request):
+        return can_handle_bookings(request)
+
+    @admin.action(description=_("Send again"), permissions=["send_again"])
+    def send_again(self, request, queryset):
+        again = 0
+        for message in queryset:
+            try:
+                services.send_message_again(message=message, user=request.user)
+            except ValidationError:
+                continue
+            again += 1
+        skipped = queryset.count() - again
+        if again:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d message will be sent again.",
+                    "%(count)d messages will be sent again.",
+                    again,
+                )
+                % {"count": again},
+            )
+        if skipped:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d message was neither failed nor unknown: left as it was.",
+                    "%(count)d messages were neither failed nor unknown: left as they were.",
+                    skipped,
+                )
+                % {"count": skipped},
+            )
+
+
+class PhoneTaskDoneFilter(admin.SimpleListFilter):
+    title = _("done")
+    parameter_name = "done"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Still to do")), ("yes", _("Done"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(done_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(PhoneTask)
+class PhoneTaskAdmin(ReadOnlyRecordAdmin):
+    """Calls to make; a call is marked done with the list's action, recording who made it."""
+
+    list_display = ["booking", "reason", "created_at", "done_at", "done_by"]
+    list_filter = [PhoneTaskDoneFilter, "reason"]
+    list_select_related = ["booking", "done_by"]
+    search_fields = ["booking__reference", "booking__name", "booking__phone"]
+    actions = ["mark_done"]
+    ordering = ["-created_at"]
+
+    def has_mark_done_permission(self, request):
+        return can_handle_bookings(request)
+
+    @admin.action(description=_("Mark the call as done"), permissions=["mark_done"])
+    def mark_done(self, request, queryset):
+        done = sum(services.mark_phone_task_done(task=task, user=request.user) for task in queryset)
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d phone call marked as done.",
+                "%(count)d phone calls marked as done.",
+                done,
+            )
+            % {"count": done},
+        )
+
+
+def message_pass_context() -> dict:
+    return {"last_pass_at": outbox.last_pass_at(), "pass_is_late": outbox.pass_is_late()}
+
+
+def worklist_view(request, admin_site):
+    """What needs a person, for the user's role (booking/worklist.py)."""
+    sections = worklist.worklist(request.user)
+    context = {
+        **admin_site.each_context(request),
+        "title": _("Work list"),
+        "subtitle": None,
+        "sections": sections,
+        **message_pass_context(),
+        "can_send_again": can_handle_bookings(request),
+        "can_mark_done": can_handle_bookings(request),
+    }
+    request.current_app = admin_site.name
+    return TemplateResponse(request, "admin/booking/worklist.html", context)
 
 
 # --- What can be booked, and the medicine list -----------------------------------------

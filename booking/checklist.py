@@ -10,7 +10,7 @@ from datetime import date
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from booking.models import SCAN_MAX_AGE, AppointmentType, Booking
+from booking.models import SCAN_MAX_AGE_YEARS, AppointmentType, Booking
 
 DONE = "done"
 MISSING = "missing"
@@ -37,15 +37,54 @@ class Item:
 
 
 def reference_day(booking: Booking) -> date | None:
-    """The day a scan's age is judged on: the appointment, or the end of the patient's period."""
+    """The day a scan's age is judged on: the appointment, or the last day of the patient's
+    period when no time is set yet (the scan must still do on the latest day they can come).
+
+    Never today, nor the period's first day: a scan that is fine now can be too old by then.
+    """
     if booking.starts_at:
         return timezone.localdate(booking.starts_at)
     return booking.latest_date
 
 
+def counted_scan_date(booking: Booking) -> date | None:
+    """The date of the scan whose age counts.
+
+    The study the doctor chose (Booking.scan_study), else the newest study with a date,
+    else the date the patient gave. Studies are not matched to the painful area: the
+    DICOM body part ("CSPINE", "KNEE") and the patient's own words ("nakke") have no
+    reliable mapping, so the doctor chooses when the newest study is the wrong one.
+    Reads booking.studies.all(), so a list that prefetches "studies" costs one query.
+    """
+    studies = [study for study in booking.studies.all() if study.study_date]
+    chosen = next((study for study in studies if study.pk == booking.scan_study_id), None)
+    if chosen is not None:
+        return chosen.study_date
+    if studies:
+        return max(study.study_date for study in studies)
+    return booking.scan_date
+
+
+def _years_after(day: date, years: int) -> date:
+    """The same calendar day `years` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def scan_too_old(booking: Booking) -> bool:
+    """True when the counted scan is more than two calendar years old on the reference day.
+
+    Exactly two years old passes: a scan from 10 March 2024 is fine on 10 March 2026 and
+    too old on 11 March. A scan from 29 February 2024 is exactly two years old on
+    28 February 2026 (there is no 29 February that year), so it is too old from 1 March.
+    """
+    scanned = counted_scan_date(booking)
     day = reference_day(booking)
-    return bool(booking.scan_date and day and day - booking.scan_date > SCAN_MAX_AGE)
+    if scanned is None or day is None:
+        return False
+    return day > _years_after(scanned, SCAN_MAX_AGE_YEARS)
 
 
 def imaging_item(booking: Booking, upload_count: int) -> Item:
@@ -90,11 +129,12 @@ def blood_thinner_item(booking: Booking) -> Item:
         )
     if booking.plan_agreed:
         return Item("blood_thinners", title, DONE, str(_("A plan has been agreed with you.")))
+    # The warning "do not stop any medicine" is the page's to say, once, beside the plan.
     return Item(
         "blood_thinners",
         title,
         NEEDS_STAFF,
-        str(_("Do not stop any medicine until we have agreed a plan with you.")),
+        str(_("We will agree a plan with you before your treatment.")),
     )
 
 

@@ -19,6 +19,7 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from booking import sms
 from booking.models import Anticoagulant, AppointmentType, Booking
 from clinic.i18n import in_own_language
 from clinic.models import ConsentText, validate_plain_text
@@ -209,10 +210,25 @@ class AboutYouForm(StepForm):
         label=_("Which language should we write to you in?"),
         choices=settings.LANGUAGES,
     )
+    contact_channel = forms.ChoiceField(
+        label=_("How should we send you messages about your appointment?"),
+        # Shorter than the model's labels: here the question gives the context.
+        choices=[
+            (Booking.Channel.EMAIL, _("E-mail")),
+            (Booking.Channel.SMS, _("Text message (SMS)")),
+            (Booking.Channel.BOTH, _("Both")),
+        ],
+        initial=Booking.Channel.EMAIL,
+        # E-mail is ticked already; a form posted without the question means e-mail.
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Text messages go to the phone number above."),
+        error_messages={"invalid_choice": _("Please choose how we should send you messages.")},
+    )
 
     class Meta:
         model = Booking
-        fields = ["name", "email", "phone", "birth_date", "language"]
+        fields = ["name", "email", "phone", "contact_channel", "birth_date", "language"]
         labels = {
             "name": _("Your full name"),
             "email": _("Your e-mail address"),
@@ -254,10 +270,33 @@ class AboutYouForm(StepForm):
         self.fields["birth_date"].widget.attrs.update(
             max=today.isoformat(), min=years_before(today, MAX_AGE_YEARS).isoformat()
         )
-        self.helper.layout = Layout("name", "email", "phone", "birth_date", "language")
+        self.helper.layout = Layout(
+            "name", "email", "phone", "contact_channel", "birth_date", "language"
+        )
 
     def clean_phone(self):
         return normalise_phone(self.cleaned_data["phone"])
+
+    def clean_contact_channel(self):
+        return self.cleaned_data["contact_channel"] or Booking.Channel.EMAIL
+
+    def clean(self):
+        cleaned = super().clean()
+        wants_sms = cleaned.get("contact_channel") in (Booking.Channel.SMS, Booking.Channel.BOTH)
+        phone = cleaned.get("phone")
+        # A phone that failed its own check already has a message; do not add a second.
+        if wants_sms and phone and sms.normalise_phone(phone) is None:
+            self.add_error(
+                "phone",
+                forms.ValidationError(
+                    _(
+                        "We can only send text messages to a mobile number. Please write "
+                        "a mobile number, or choose e-mail."
+                    ),
+                    code="not_mobile",
+                ),
+            )
+        return cleaned
 
     def clean_birth_date(self):
         day = self.cleaned_data["birth_date"]

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from booking import scheduling
+from booking import outbox, scheduling
 from booking.models import Anticoagulant, AppointmentType, Booking
 from booking.services import cancel_booking
 from booking.tasks import send_booking_message
@@ -29,6 +29,7 @@ DRAFT_FIELDS = {
     "name",
     "email",
     "phone",
+    "contact_channel",
     "birth_date",
     "language",
     "message",
@@ -151,6 +152,7 @@ def submit_request(
     first = "confirmed" if locked.status == Booking.Status.CONFIRMED else "received"
     send_booking_message(booking=locked, kind=first, site_url=site_url)
     send_booking_message(booking=locked, kind="clinic_new_request", site_url=site_url)
+    outbox.replan(locked)
     return locked, True
 
 
@@ -182,10 +184,35 @@ def confirm_companion(*, booking: Booking, name: str = "", phone: str = "") -> B
     booking.save(
         update_fields=["companion_confirmed", "companion_name", "companion_phone", "updated_at"]
     )
+    outbox.replan(booking)  # no more "who drives you home?" reminder
     return booking
 
 
 CANCELLABLE = (Booking.Status.REQUESTED, Booking.Status.TENTATIVE, Booking.Status.CONFIRMED)
+
+
+def confirm_plan_read(*, booking: Booking) -> bool:
+    """The patient has read the agreed plan: no phone call is needed to chase it.
+
+    False (nothing changes) for a plan not agreed by a doctor, one already read, or a
+    booking that is over.
+    """
+    if not booking.plan_agreed or booking.plan_read_at or booking.status not in CANCELLABLE:
+        return False
+    booking.plan_read_at = timezone.now()
+    booking.save(update_fields=["plan_read_at", "updated_at"])
+    outbox.replan(booking)
+    return True
+
+
+def switch_reminders(*, booking: Booking, on: bool) -> bool:
+    """Reminders on or off; the plan, its dates and time changes are sent regardless."""
+    if booking.status not in CANCELLABLE:
+        return False
+    booking.reminders_off = not on
+    booking.save(update_fields=["reminders_off", "updated_at"])
+    outbox.replan(booking)
+    return True
 
 
 def cancel_by_patient(*, booking: Booking, reason: str) -> Booking:
@@ -238,3 +265,5 @@ def note_uploads(*, booking: Booking) -> None:
     if booking.imaging_status != Booking.ImagingStatus.UPLOADED and booking.uploads.exists():
         booking.imaging_status = Booking.ImagingStatus.UPLOADED
         booking.save(update_fields=["imaging_status", "updated_at"])
+        if booking.status != Booking.Status.DRAFT:
+            outbox.replan(booking)  # no more "we are waiting for your images"

@@ -27,8 +27,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from booking import slots, tasks
-from booking.models import Absence, Anticoagulant, AppointmentType, Booking, WorkingHours
+from booking import outbox, slots, tasks
+from booking.models import (
+    Absence,
+    Anticoagulant,
+    AppointmentType,
+    Booking,
+    PlanLine,
+    WorkingHours,
+)
 from clinic.models import Practitioner
 
 OVERLAP_CONSTRAINT = "booking_no_overlap"
@@ -268,18 +275,30 @@ PLAN_FIELDS = [
     "plan_prepared_by",
     "plan_agreed_by",
     "plan_agreed_at",
+    "plan_instructions",
+    "plan_read_at",
 ]
 
 
 def _clear_plan(booking: Booking) -> list[str]:
-    """A plan's dates belong to one day: prepared or agreed, a new time clears them."""
-    if not (booking.last_dose_date or booking.restart_date or booking.plan_agreed_at):
+    """A plan's dates belong to one day: prepared or agreed, a new time clears them.
+
+    The caller deletes the plan's lines (`PlanLine`) in the same transaction.
+    """
+    if not (
+        booking.last_dose_date
+        or booking.restart_date
+        or booking.plan_agreed_at
+        or booking.plan_prepared_by_id
+    ):
         return []
     booking.last_dose_date = None
     booking.restart_date = None
     booking.plan_prepared_by = None
     booking.plan_agreed_by = None
     booking.plan_agreed_at = None
+    booking.plan_instructions = ""
+    booking.plan_read_at = None
     return list(PLAN_FIELDS)
 
 
@@ -352,8 +371,13 @@ def claim_time(
                 "status",
                 "time_sequence",
             ]
+            plan_was_agreed = False
             if moved:
-                fields += _clear_plan(current)
+                plan_was_agreed = current.plan_agreed
+                cleared = _clear_plan(current)
+                if cleared:
+                    PlanLine.objects.filter(booking=current).delete()
+                fields += cleared
                 if current.status != Status.DRAFT and current.starts_at is not None:
                     current.time_sequence += 1  # a calendar that has the old time moves it
                 # A patient who moved gets the time they wanted: off the waitlist.
@@ -377,10 +401,14 @@ def claim_time(
             raise TimeTaken(practitioner if user is not None else None) from error
         raise
     booking.refresh_from_db()
+    if booking.status != Status.DRAFT:
+        outbox.replan(booking, now=now)  # reminders follow the new time
     if freed is not None:
         offer_freed_time(
             practitioner_id=freed[0], claim_starts_at=freed[1], claim_ends_at=freed[2], now=now
         )
+    if notify and plan_was_agreed and booking.submitted_at:
+        tasks.send_booking_message(booking=booking, kind="plan_cleared")
     if notify and as_ == CONFIRMED and (moved or not was_confirmed):
         tasks.send_booking_message(booking=booking, kind="confirmed")
     elif notify and as_ == TENTATIVE and moved and user is not None and booking.submitted_at:

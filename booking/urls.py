@@ -29,6 +29,16 @@ urlpatterns = [
         name="private_cancel",
     ),
     path(
+        pgettext_lazy("URL", "booking/<str:token>/plan-read/"),
+        views.private_plan_read,
+        name="private_plan_read",
+    ),
+    path(
+        pgettext_lazy("URL", "booking/<str:token>/reminders/"),
+        views.private_reminders,
+        name="private_reminders",
+    ),
+    path(
         pgettext_lazy("URL", "booking/<str:token>/new-time/"),
         views.private_reschedule,
         name="private_reschedule",

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.db.models import prefetch_related_objects
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -35,7 +36,8 @@ from booking.forms import (
 )
 from booking.imaging import services as imaging_services
 from booking.models import Booking
-from booking.upload_views import accepts_uploads, handle_upload
+from booking.timeline import timeline
+from booking.upload_views import accepts_uploads, handle_upload, wants_json
 from clinic.i18n import get_by_translated_slug
 from clinic.models import ConsentText
 from conditions.models import Condition
@@ -343,6 +345,11 @@ def step_review(request):
         return redirect_to_start(request)
     missing = first_missing_step(draft)
     if missing:
+        # Reached by URL (or a stale tab) with a step unanswered: nothing is sent.
+        messages.warning(
+            request,
+            _("Some answers are missing. Please fill in this page; your request is not sent yet."),
+        )
         return redirect(step_url(missing))
     consent_text = ConsentText.objects.current(ConsentText.Kind.HEALTH_DATA)
     rate_limited = False
@@ -415,46 +422,77 @@ def link_invalid(request):
     return render(request, "booking/link_invalid.html", status=404)
 
 
+# A cancelled booking's time is free for others again: the page no longer shows it.
+SHOWS_TIME = (Booking.Status.TENTATIVE, Booking.Status.CONFIRMED, Booking.Status.COMPLETED)
+
+
 def private_context(request, booking: Booking, token: str, **forms) -> dict:
-    items = checklist(booking)
+    """Everything the private page shows, decided here so the page never contradicts itself.
+
+    Each message has one place: the scan warning sits on the images step (beside the
+    upload form only when there is no such step), the doctor's advice on the images
+    step when it is the step's text, and the blood-thinner section says either "do not
+    stop" or shows the agreed plan. The appointment type's general advice gives way to
+    the personal plan once a doctor has agreed it.
+    """
+    prefetch_related_objects([booking], "plan_lines__anticoagulant")
     kind = booking.appointment_type
     active = booking.status in request_flow.CANCELLABLE
+    review = imaging_services.patient_context(booking, checklist(booking))
+    items, advice = review["items"], review["imaging_advice"]
+    steps = timeline(booking, items=items)
+    companion_form = forms.get("companion_form") or CompanionForm(
+        instance=booking, action=private_action("private_companion", token)
+    )
+    cancel_form = forms.get("cancel_form") or CancelForm()
     context = {
         "booking": booking,
         "token": token,
-        "items": items,
         "active": active,
-        "scan_too_old": scan_too_old(booking),
+        "items": items,
+        "steps": steps if active or booking.status == Booking.Status.COMPLETED else [],
+        "shows_time": booking.starts_at is not None and booking.status in SHOWS_TIME,
+        "scan_warning_by_uploads": scan_too_old(booking)
+        and not any(step.warning for step in steps),
+        "imaging_advice": advice
+        if advice and advice.advice_for_patient not in {item.detail for item in items}
+        else None,
         "shows_blood_thinners": kind.asks_about_blood_thinners
         and booking.takes_blood_thinners in (Booking.Answer.YES, Booking.Answer.DONT_KNOW),
-        "ics_url": reverse("booking:private_ics", kwargs={"token": token})
+        "plan_lines": booking.plan_lines.all(),
+        "shows_type_instructions": not booking.plan_agreed,
+        "read_plan_url": private_action("private_plan_read", token)
+        if active and booking.plan_agreed and booking.plan_read_at is None
+        else None,
+        "ics_url": private_action("private_ics", token)
         if booking.status == Booking.Status.CONFIRMED and booking.starts_at
         else None,
-        "companion_form": forms.get("companion_form")
-        or CompanionForm(
-            instance=booking,
-            action=reverse("booking:private_companion", kwargs={"token": token}),
-        ),
-        "cancel_form": forms.get("cancel_form")
-        or CancelForm(action=reverse("booking:private_cancel", kwargs={"token": token})),
+        "companion_form": companion_form,
+        "companion_form_open": companion_form.is_bound or not booking.companion_confirmed,
         "show_companion_form": active and kind.companion_required,
+        "cancel_form": cancel_form,
+        "cancel_url": private_action("private_cancel", token),
         "may_change": scheduling.patient_may_change(booking),
-        "reschedule_url": reverse("booking:private_reschedule", kwargs={"token": token})
+        "reschedule_url": private_action("private_reschedule", token)
         if scheduling.patient_may_reschedule(booking)
         else None,
-        "waitlist_url": reverse("booking:private_waitlist", kwargs={"token": token}),
+        "waitlist_url": private_action("private_waitlist", token),
+        "reminders_url": private_action("private_reminders", token) if active else None,
     }
     if active and kind.imaging != "not_needed":
         context |= {
-            "upload_url": reverse("booking:private_upload", kwargs={"token": token}),
+            "upload_url": private_action("private_upload", token),
             "uploads": booking.uploads.all(),
         }
     return context
 
 
+def private_action(name: str, token: str) -> str:
+    return reverse(f"booking:{name}", kwargs={"token": token})
+
+
 def render_private(request, booking, token, status=200, **forms):
     context = private_context(request, booking, token, **forms)
-    context |= imaging_services.patient_context(booking, context["items"])  # doctor's advice
     return render(request, "booking/private.html", context, status=status)
 
 
@@ -507,6 +545,34 @@ def private_cancel(request, token):
         messages.success(request, _("Your appointment has been cancelled."))
         return redirect("booking:private", token=token)
     return render_private(request, booking, token, cancel_form=form)
+
+
+@never_cache
+@require_POST
+def private_plan_read(request, token):
+    """The patient confirms having read the agreed plan, so the clinic need not chase it."""
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    if request_flow.confirm_plan_read(booking=booking):
+        messages.success(request, _("Thank you. We have noted that you have read your plan."))
+    return redirect("booking:private", token=token)
+
+
+@never_cache
+@require_POST
+def private_reminders(request, token):
+    """Reminders on or off; messages about the plan and a new time are sent regardless."""
+    booking = access.booking_for_token(token)
+    if booking is None:
+        return link_invalid(request)
+    wants = request.POST.get("reminders") == "on"
+    if request_flow.switch_reminders(booking=booking, on=wants):
+        if booking.reminders_off:
+            messages.success(request, _("We will not send you reminders."))
+        else:
+            messages.success(request, _("We will send you reminders."))
+    return redirect("booking:private", token=token)
 
 
 @never_cache
@@ -566,8 +632,17 @@ def private_ics(request, token):
 @require_http_methods(["POST"])
 def private_upload(request, token):
     booking = access.booking_for_token(token)
-    if booking is None or booking.status not in request_flow.CANCELLABLE:
+    if booking is None:
         return link_invalid(request)
+    if booking.status not in request_flow.CANCELLABLE:
+        closed = _(
+            "This booking is closed, so we cannot take files for it any more. "
+            "Please call us if you want to send us images."
+        )
+        if wants_json(request):
+            return JsonResponse({"accepted": [], "refused": [], "error": str(closed)}, status=409)
+        messages.error(request, closed)
+        return render_private(request, booking, token, status=409)
     response = handle_upload(
         request, booking, redirect_to=reverse("booking:private", kwargs={"token": token})
     )
@@ -583,11 +658,14 @@ def new_link(request):
         form = NewLinkForm(request.POST)
         if form.is_valid():
             address = client_address(request)
-            if not request_flow.over_rate_limit(address, scope="link"):
-                request_flow.count_request(address, scope="link")
-                request_flow.send_new_links(
-                    email=form.cleaned_data["email"], site_url=site_url(request)
-                )
+            if request_flow.over_rate_limit(address, scope="link"):
+                # Counted per address, never per e-mail: the refusal says nothing about it.
+                context = {"form": form, "rate_limited": True}
+                return render(request, "booking/new_link.html", context, status=429)
+            request_flow.count_request(address, scope="link")
+            request_flow.send_new_links(
+                email=form.cleaned_data["email"], site_url=site_url(request)
+            )
             return redirect("booking:new_link_sent")
     else:
         form = NewLinkForm()

@@ -20,9 +20,16 @@ class ClinicAdminSite(admin.AdminSite):
         return context
 
     def get_urls(self):
+        from booking.admin import worklist_view
         from clinic.translation_status import translation_status_view
 
         urls = [
+            path(
+                "booking/worklist/",
+                self.admin_view(worklist_view),
+                {"admin_site": self},
+                name="booking_worklist",
+            ),
             path(
                 "translations/",
                 self.admin_view(translation_status_view),

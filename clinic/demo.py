@@ -212,11 +212,33 @@ PAGES = [
 
 CONSENT_TEXTS = [
     {
+        # Names the SMS gateway: a data processor that sees phone numbers, not health data.
         "kind": ConsentText.Kind.HEALTH_DATA,
         "text_da": "Jeg giver Egebæk Smerteklinik lov til at behandle de helbredsoplysninger "
-        "og billeder, jeg sender, for at forberede min konsultation og behandling.",
+        "og billeder, jeg sender, for at forberede min konsultation og behandling. Hvis jeg "
+        "vælger sms, sender klinikken beskederne gennem en sms-udbyder, som er databehandler "
+        "for klinikken: den får kun mit telefonnummer og beskedens tekst, aldrig mine "
+        "helbredsoplysninger.",
+        "text_nb": "Jeg gir Egebæk Smerteklinik lov til å behandle helseopplysningene og "
+        "bildene jeg sender, for å forberede konsultasjonen og behandlingen min. Hvis jeg "
+        "velger SMS, sender klinikken meldingene gjennom en SMS-leverandør som er "
+        "databehandler for klinikken: den får bare telefonnummeret mitt og teksten i "
+        "meldingen, aldri helseopplysningene mine.",
+        "text_sv": "Jag ger Egebæk Smerteklinik tillåtelse att behandla de hälsouppgifter och "
+        "bilder jag skickar för att förbereda min konsultation och behandling. Om jag väljer "
+        "sms skickar kliniken meddelandena via en sms-leverantör som är personuppgiftsbiträde "
+        "åt kliniken: den får bara mitt telefonnummer och meddelandets text, aldrig mina "
+        "hälsouppgifter.",
+        "text_de": "Ich erlaube der Egebæk Smerteklinik, die Gesundheitsdaten und Bilder, die "
+        "ich sende, zu verarbeiten, um meine Konsultation und Behandlung vorzubereiten. Wenn "
+        "ich SMS wähle, verschickt die Klinik die Nachrichten über einen SMS-Anbieter, der "
+        "als Auftragsverarbeiter für die Klinik tätig ist: Er erhält nur meine Telefonnummer "
+        "und den Text der Nachricht, niemals meine Gesundheitsdaten.",
         "text_en": "I allow Egebæk Pain Clinic to process the health information and images I "
-        "send in order to prepare my consultation and treatment.",
+        "send in order to prepare my consultation and treatment. If I choose text messages, "
+        "the clinic sends them through an SMS gateway that is a data processor for the "
+        "clinic: it receives only my phone number and the text of the message, never my "
+        "health information.",
     },
     {
         "kind": ConsentText.Kind.TESTIMONIAL,
@@ -264,12 +286,20 @@ def load_demo() -> ClinicDetails:
         upsert(Page.objects.filter(kind=data["kind"]).first() or Page(), data)
 
     for spec in CONSENT_TEXTS:
-        if not ConsentText.objects.filter(kind=spec["kind"]).exists():
-            consent = ConsentText(kind=spec["kind"])
-            for field, value in spec.items():
-                setattr(consent, field, value)
-            consent.save()
+        ensure_consent_text(spec)
     return clinic
+
+
+def ensure_consent_text(spec: dict) -> ConsentText:
+    """Make the demo's wording the current version of its kind.
+
+    A version that patients have seen is never edited (consents point at its exact
+    words), so changed wording then becomes a new version; an unseen one is edited.
+    """
+    current = ConsentText.objects.current(spec["kind"])
+    if current and current.locked and any(getattr(current, f) != v for f, v in spec.items()):
+        current = None
+    return upsert(current or ConsentText(), spec)
 
 
 def ensure_demo_accounts() -> list[tuple[str, str]]:

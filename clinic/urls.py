@@ -16,6 +16,7 @@ urlpatterns = [
     path("staff/imaging/", include("booking.imaging.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("health/", views.health, name="health"),
 ]
 
 urlpatterns += i18n_patterns(

@@ -25,6 +25,16 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _clear_sms_outbox():
+    """Text messages "sent" by booking.sms.LocmemBackend, like Django's mail.outbox."""
+    from booking import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
 @pytest.fixture
 def demo(db):
     """The demo clinic, as `manage.py load_demo` makes it."""

@@ -209,16 +209,26 @@ def latest_review(booking: Booking) -> ImagingReview | None:
 
 @transaction.atomic
 def record_review(
-    *, booking, doctor, verdict, note_for_clinic="", advice_for_patient=""
+    *,
+    booking,
+    doctor,
+    verdict,
+    note_for_clinic="",
+    advice_for_patient="",
+    scan_study: Study | None = None,
 ) -> ImagingReview:
     """Store the doctor's verdict, update the checklist and tell the patient there is news.
 
     Approved: the imaging item is done. New imaging needed or not suitable: the item
     shows as not done (the patient is asked for images again; the private page shows
     the doctor's advice), and the booking returns to the queue when new files arrive.
+    `scan_study` is the study whose date decides if the scan is too old on the day
+    (None: the newest study); it must be one of the booking's own.
     """
     if verdict not in Verdict.values:
         raise ValueError(f"Unknown verdict: {verdict!r}")
+    if scan_study is not None and scan_study.booking_id != booking.pk:
+        raise ValueError("The study that counts must be one of the booking's studies.")
     booking = Booking.objects.select_for_update().get(pk=booking.pk)
     review = ImagingReview(
         booking=booking,
@@ -229,8 +239,9 @@ def record_review(
     )
     review.full_clean()
     review.save()
-    fields = ["imaging_reviewed", "updated_at"]
+    fields = ["imaging_reviewed", "scan_study", "updated_at"]
     booking.imaging_reviewed = verdict == Verdict.APPROVED
+    booking.scan_study = scan_study
     if verdict != Verdict.APPROVED:
         booking.imaging_status = Booking.ImagingStatus.NO_SCAN_YET
         fields.append("imaging_status")

@@ -22,13 +22,14 @@ from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from booking.checklist import checklist
+from booking.checklist import checklist, reference_day
 from booking.imaging import services
 from booking.models import Booking, ImagingAccess, ImagingReview, Instance, Series, Study, Upload
 from booking.storage import private_storage
@@ -64,7 +65,19 @@ def queue(request):
     return render(request, "booking/review/queue.html", {"bookings": bookings})
 
 
+class StudyChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, study):
+        parts = [
+            date_format(study.study_date, "SHORT_DATE_FORMAT"),
+            study.modality,
+            study.body_part,
+        ]
+        return " · ".join([part for part in parts if part] + [str(study)])
+
+
 class VerdictForm(forms.Form):
+    """The doctor's verdict, and which of the booking's studies decides the scan's age."""
+
     verdict = forms.ChoiceField(
         label=gettext_lazy("Verdict"),
         choices=ImagingReview.Verdict.choices,
@@ -82,6 +95,21 @@ class VerdictForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=ImagingReview._meta.get_field("advice_for_patient").help_text,
     )
+    scan_study = StudyChoiceField(
+        label=gettext_lazy("The scan whose date counts"),
+        queryset=Study.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("The newest study"),
+        help_text=gettext_lazy(
+            "Its date decides if the patient is told the scan will be more than 2 years "
+            "old on the day. Choose another study when the newest is not of the painful area."
+        ),
+    )
+
+    def __init__(self, *args, booking: Booking, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scan_study"].queryset = booking.studies.filter(study_date__isnull=False)
+        self.fields["scan_study"].initial = booking.scan_study_id
 
     def clean(self):
         data = super().clean()
@@ -109,7 +137,7 @@ def booking_studies(booking):
             )
         )
     )
-    day = services.appointment_day(booking)
+    day = reference_day(booking)
     series_ids = [series.pk for study in studies for series in study.series.all()]
     thumbs = {}
     for instance in first.filter(series_id__in=series_ids).only(
@@ -131,7 +159,7 @@ def booking_detail(request, pk):
         Booking.objects.sent().select_related("appointment_type", "practitioner"), pk=pk
     )
     if request.method == "POST":
-        form = VerdictForm(request.POST)
+        form = VerdictForm(request.POST, booking=booking)
         if form.is_valid():
             review = services.record_review(
                 booking=booking, doctor=request.user, **form.cleaned_data
@@ -143,7 +171,7 @@ def booking_detail(request, pk):
             )
             return redirect("review:queue")
     else:
-        form = VerdictForm()
+        form = VerdictForm(booking=booking)
     uploads = list(booking.uploads.all())
     documents = [u for u in uploads if u.kind not in (Upload.Kind.DICOM, Upload.Kind.ZIP)]
     refused = [

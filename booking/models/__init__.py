@@ -3,7 +3,7 @@
 from booking.models.audit import BookingView, ImagingAccess
 from booking.models.bookings import (
     DRAFT_LIFETIME,
-    SCAN_MAX_AGE,
+    SCAN_MAX_AGE_YEARS,
     Anticoagulant,
     AppointmentType,
     Booking,
@@ -11,15 +11,31 @@ from booking.models.bookings import (
     new_reference,
 )
 from booking.models.imaging import ImagingReview, Instance, Series, Study
+from booking.models.messages import (
+    REMINDER_KINDS,
+    SAFETY_KINDS,
+    MessageKind,
+    MessagePass,
+    PhoneTask,
+    PlannedMessage,
+)
+from booking.models.plans import PlanLine
 from booking.models.schedule import WEEKDAY_CHOICES, Absence, WorkingHours
 from booking.models.uploads import Upload
 
 __all__ = [
+    "REMINDER_KINDS",
+    "SAFETY_KINDS",
+    "MessageKind",
+    "MessagePass",
+    "PhoneTask",
+    "PlanLine",
+    "PlannedMessage",
     "WEEKDAY_CHOICES",
     "Absence",
     "WorkingHours",
     "DRAFT_LIFETIME",
-    "SCAN_MAX_AGE",
+    "SCAN_MAX_AGE_YEARS",
     "Anticoagulant",
     "AppointmentType",
     "Booking",

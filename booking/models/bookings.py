@@ -20,8 +20,9 @@ from simple_history.models import HistoricalRecords
 from clinic.models import ConsentText, Practitioner, validate_plain_text
 from conditions.models import Condition
 
-# A scan older than this on the appointment day usually has to be redone.
-SCAN_MAX_AGE = timedelta(days=2 * 365)
+# A scan more than this many calendar years old on the appointment day usually has
+# to be redone (booking/checklist.py: scan_too_old).
+SCAN_MAX_AGE_YEARS = 2
 DRAFT_LIFETIME = timedelta(days=7)
 
 
@@ -352,6 +353,51 @@ class Booking(models.Model):
         verbose_name=_("plan agreed by (doctor)"),
     )
     plan_agreed_at = models.DateTimeField(_("plan agreed"), null=True, blank=True)
+    plan_instructions = models.TextField(
+        _("the doctor's instructions"),
+        blank=True,
+        validators=[validate_plain_text],
+        help_text=_("Shown to the patient with the plan, in the doctor's own words."),
+    )
+    plan_read_at = models.DateTimeField(
+        _("plan read by the patient"),
+        null=True,
+        blank=True,
+        help_text=_("When the patient confirmed on the private page that they have read the plan."),
+    )
+
+    # Which scan's age counts (a doctor's choice); else the newest study, else scan_date.
+    scan_study = models.ForeignKey(
+        "booking.Study",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("scan that counts"),
+        help_text=_("The study whose date decides if the scan is too old on the day."),
+    )
+
+    # How the patient wants to hear from the clinic
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("Text message (SMS)")
+        BOTH = "both", _("E-mail and text message")
+
+    contact_channel = models.CharField(
+        _("messages by"),
+        max_length=5,
+        choices=Channel.choices,
+        default=Channel.EMAIL,
+        help_text=_("How the patient wants messages about the booking."),
+    )
+    reminders_off = models.BooleanField(
+        _("no reminders"),
+        default=False,
+        help_text=_(
+            "The patient asked for no reminders. Messages about the plan and about a new "
+            "time are still sent."
+        ),
+    )
 
     # Checklist: companion
     companion_confirmed = models.BooleanField(_("companion confirmed"), default=False)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -305,6 +306,19 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 ADMINS = [("Admin", address) for address in env_list("ADMINS", [])]
 
+# Text messages (booking/sms.py). In DEBUG they are printed; in production they go
+# to one HTTP gateway, which then receives the phone number and the message text.
+SMS_BACKEND = env(
+    "SMS_BACKEND", "booking.sms.ConsoleBackend" if DEBUG else "booking.sms.HttpGatewayBackend"
+)
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL")
+SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN")
+SMS_SENDER = env("SMS_SENDER", "Clinic")
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10)
+if len(SMS_SENDER) > 11:
+    # Phone networks cut or refuse a longer sender name: fail at start, not at sending.
+    raise ImproperlyConfigured("SMS_SENDER is at most 11 characters long.")
+
 # Security. Behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -348,3 +362,14 @@ BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 15)
 BOOKING_SLOT_STEP_MINUTES = env_int("BOOKING_SLOT_STEP_MINUTES", 15)
 BOOKING_DOCTOR_LEAD_DAYS = env_int("BOOKING_DOCTOR_LEAD_DAYS", 3)
 BOOKING_CHANGE_HOURS = env_int("BOOKING_CHANGE_HOURS", 24)
+
+# Messages planned over a booking's life (booking/outbox.py, `manage.py send_messages`).
+# No message goes out between the first and the second hour (local time), except
+# answers to what the patient just did; set BOOKING_QUIET_HOURS= (empty) to allow any hour.
+_quiet = env("BOOKING_QUIET_HOURS", "21-8")
+BOOKING_QUIET_HOURS = tuple(int(hour) for hour in _quiet.split("-")) if _quiet else None
+BOOKING_REMINDER_HOUR = env_int("BOOKING_REMINDER_HOUR", 10)
+BOOKING_IMAGES_REMINDER_DAYS = env_int("BOOKING_IMAGES_REMINDER_DAYS", 3)
+MESSAGE_RETRY_HOURS = env_int("MESSAGE_RETRY_HOURS", 48)
+MESSAGE_SENDING_TIMEOUT_MINUTES = env_int("MESSAGE_SENDING_TIMEOUT_MINUTES", 10)
+MESSAGE_PASS_LATE_MINUTES = env_int("MESSAGE_PASS_LATE_MINUTES", 15)

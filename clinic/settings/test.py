@@ -23,6 +23,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "booking.sms.LocmemBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -37,3 +38,5 @@ if not REDIS_URL:
 else:
     CACHES["default"]["KEY_PREFIX"] = "test"
 DEMO_ACCOUNTS = False
+# Messages go out at any hour in tests unless a test sets quiet hours itself.
+BOOKING_QUIET_HOURS = None

@@ -308,14 +308,15 @@ def planned_booking(practitioner, user):
     )
 
 
-def test_plan_page_is_prefilled_from_the_longest_pause(reception, practitioner, reception_user):
+def test_plan_page_is_prefilled_from_each_usual_pause(reception, practitioner, reception_user):
     booking = planned_booking(practitioner, reception_user)
     response = reception.get(change_url(booking, "plan").replace("/plan/", "/blood-thinner-plan/"))
     assert response.status_code == 200
     day = timezone.localdate() + timedelta(days=14)
-    form = response.context["form"]
-    assert form.initial["last_dose_date"] == day - timedelta(days=6)
-    assert form.initial["restart_date"] == day + timedelta(days=1)
+    rows = {row["anticoagulant"].brand: row for row in response.context["formset"].initial}
+    assert rows["Marevan"]["last_dose_date"] == day - timedelta(days=6)
+    assert rows["Eliquis"]["last_dose_date"] == day - timedelta(days=3)
+    assert rows["Marevan"]["restart_date"] == day + timedelta(days=1)
     page = text(response)
     assert "Marevan" in page and "Eliquis" in page
     assert "A doctor must agree it" in page
@@ -326,19 +327,25 @@ def plan_url(booking):
     return change_url(booking, "blood-thinner-plan")
 
 
-def plan_data(button):
+def plan_data(booking, button, last_dose_date=None, restart_date=None):
+    """Both medicines paused; the first (Eliquis) from `last_dose_date` when given."""
     day = timezone.localdate() + timedelta(days=14)
-    return {
-        "last_dose_date": (day - timedelta(days=5)).isoformat(),
-        "restart_date": (day + timedelta(days=1)).isoformat(),
-        button: "1",
-    }
+    data = {"lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "2", "instructions": "", button: "1"}
+    for number, medicine in enumerate(booking.anticoagulants.all()):
+        last = day - timedelta(days=medicine.default_pause_days)
+        data |= {
+            f"lines-{number}-anticoagulant": str(medicine.pk),
+            f"lines-{number}-action": "pause",
+            f"lines-{number}-last_dose_date": (last_dose_date or last).isoformat(),
+            f"lines-{number}-restart_date": (restart_date or day + timedelta(days=1)).isoformat(),
+        }
+    return data
 
 
 def test_reception_prepares_but_cannot_agree(reception, practitioner, reception_user):
     booking = planned_booking(practitioner, reception_user)
-    assert reception.post(plan_url(booking), plan_data("_agree")).status_code == 403
-    assert reception.post(plan_url(booking), plan_data("_prepare")).status_code == 302
+    assert reception.post(plan_url(booking), plan_data(booking, "_agree")).status_code == 403
+    assert reception.post(plan_url(booking), plan_data(booking, "_prepare")).status_code == 302
     booking.refresh_from_db()
     assert booking.plan_prepared_by == reception_user and not booking.plan_agreed
     assert booking.last_dose_date == timezone.localdate() + timedelta(days=9)
@@ -348,7 +355,7 @@ def test_doctor_agrees(doctor, practitioner, doctor_user, reception_user):
     booking = planned_booking(practitioner, reception_user)
     page = text(doctor.get(plan_url(booking)))
     assert 'name="_agree"' in page
-    assert doctor.post(plan_url(booking), plan_data("_agree")).status_code == 302
+    assert doctor.post(plan_url(booking), plan_data(booking, "_agree")).status_code == 302
     booking.refresh_from_db()
     assert booking.plan_agreed_by == doctor_user and booking.plan_agreed
 
@@ -356,10 +363,7 @@ def test_doctor_agrees(doctor, practitioner, doctor_user, reception_user):
 def test_plan_page_shows_date_errors(doctor, practitioner, reception_user):
     booking = planned_booking(practitioner, reception_user)
     day = timezone.localdate() + timedelta(days=14)
-    response = doctor.post(
-        plan_url(booking),
-        {"last_dose_date": day.isoformat(), "restart_date": day.isoformat(), "_agree": "1"},
-    )
+    response = doctor.post(plan_url(booking), plan_data(booking, "_agree", day, day))
     assert response.status_code == 200
     assert "must be before the appointment" in text(response)
 

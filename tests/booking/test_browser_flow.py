@@ -268,8 +268,8 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
         reception.get_by_role("link", name=in_language(lang, "Blood-thinner plan")).click()
     assert reception.locator("input[name=_agree]").count() == 0, "reception cannot agree"
     assert reception.locator("#doctor-must-agree").count() == 1
-    assert reception.input_value("#id_last_dose_date") != ""
-    assert reception.input_value("#id_restart_date") != ""
+    assert reception.input_value("#id_lines-0-last_dose_date") != ""
+    assert reception.input_value("#id_lines-0-restart_date") != ""
     with reception.expect_navigation():
         reception.locator("input[name=_prepare]").click()
     assert success_messages(reception) == [
@@ -296,7 +296,7 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
     UserFactory(username="mette", groups=["Doctors"])
     doctor = staff_login(visit, "mette", lang)
     doctor.goto(f"/admin/booking/booking/{booking.pk}/blood-thinner-plan/")
-    assert doctor.input_value("#id_last_dose_date") != ""
+    assert doctor.input_value("#id_lines-0-last_dose_date") != ""
     with doctor.expect_navigation():
         doctor.locator("input[name=_agree]").click()
     assert success_messages(doctor) == [in_language(lang, "The blood-thinner plan is agreed.")]
@@ -316,29 +316,37 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
             "time": time_format(time(9, 0), "TIME_FORMAT"),
         }
     assert page.locator(".booking-time").inner_text() == when
-    items = page.locator(".checklist-item")
-    expected_items = [
-        ("X-ray or scan images", "Waiting for the clinic", "Received. A doctor will look at them."),
-        ("Blood-thinning medicine", "Done", "A plan has been agreed with you."),
-        ("Someone to drive you home", "Done", None),
-    ]
-    expect(items).to_have_count(len(expected_items))
-    for index, (title, state, detail) in enumerate(expected_items):
-        item = items.nth(index)
-        assert item.locator(".checklist-title strong").inner_text() == in_language(lang, title)
-        assert item.locator(".checklist-state").inner_text() == in_language(lang, state)
-        detail = in_language(lang, detail) if detail else who["companion"]
-        assert item.locator(".checklist-detail").inner_text() == detail
+    # One dated list from today to the appointment, each step's state in words.
+    steps = {
+        step.locator(".timeline-title strong").inner_text(): (
+            step.locator(".timeline-state").inner_text(),
+            step.locator(".timeline-date").inner_text()
+            if step.locator(".timeline-date").count()
+            else "",
+        )
+        for step in page.locator(".timeline-step").all()
+    }
+    assert steps[in_language(lang, "Last day to take your blood-thinning medicine")] == (
+        in_language(lang, "To do"),
+        long_date(lang, last_dose),
+    )
+    assert steps[in_language(lang, "Start taking your blood-thinning medicine again")] == (
+        in_language(lang, "To do"),
+        long_date(lang, restart),
+    )
+    assert steps[in_language(lang, "Someone to drive you home")][0] == in_language(lang, "Done")
+    assert any(
+        who["companion"] in text for text in page.locator(".timeline-step").all_inner_texts()
+    )
     plan = dict(
         zip(
-            plan_section.locator("dt").all_inner_texts(),
-            plan_section.locator("dd").all_inner_texts(),
+            plan_section.locator(".private-plan-line dt").all_inner_texts(),
+            plan_section.locator(".private-plan-line dd").all_inner_texts(),
             strict=True,
         )
     )
     assert plan == {
         in_language(lang, "Last day to take it"): long_date(lang, last_dose),
-        in_language(lang, "Treatment day"): long_date(lang, treatment_day),
         in_language(lang, "Day to start again"): long_date(lang, restart),
     }
     assert in_language(lang, DO_NOT_STOP) not in plan_section.inner_text()

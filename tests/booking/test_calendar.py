@@ -199,8 +199,16 @@ def test_patients_in_an_agreed_pause_are_listed_for_reception(reception, doctor,
     for booking, last_dose in ((pausing, local(0, 0)), (later, local(1, 0))):
         services.agree_anticoagulant_plan(
             booking=booking,
-            last_dose_date=last_dose.date(),
-            restart_date=booking.starts_at.date() + timedelta(days=1),
+            lines=[
+                {
+                    "anticoagulant": None,
+                    "medicine_name": "Marevan",
+                    "action": "pause",
+                    "last_dose_date": last_dose.date(),
+                    "restart_date": booking.starts_at.date() + timedelta(days=1),
+                }
+            ],
+            instructions="",
             user=agreeing,
         )
     listed = reception.get(CALENDAR).content.decode().split("In a blood-thinner pause now")[1]

@@ -137,3 +137,23 @@ def test_an_expired_hold_gives_way_to_a_new_claim_under_the_constraint():
     first.refresh_from_db()
     assert first.claim_starts_at is None
     assert Booking.objects.get(pk=second.pk).status == Booking.Status.TENTATIVE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_passes_running_at_once_send_each_message_exactly_once(mailoutbox):
+    """Every thread is a periodic pass over the same due messages: each goes out once."""
+    from booking import outbox
+    from booking.models import PlannedMessage
+
+    bookings = [BookingFactory() for _ in range(10)]
+    for booking in bookings:
+        outbox.record_event(booking=booking, kind="news")  # due now, not yet sent
+
+    def attempt(index: int) -> str:
+        return str(outbox.send_due(timezone.now()))
+
+    sent_counts = [int(outcome) for outcome in run_together(attempt)]
+    assert sum(sent_counts) == 10
+    assert len(mailoutbox) == 10
+    assert sorted(message.to[0] for message in mailoutbox) == sorted(b.email for b in bookings)
+    assert set(PlannedMessage.objects.values_list("status", "attempts")) == {("sent", 1)}

@@ -67,9 +67,13 @@ def test_a_valid_link_shows_status_and_checklist(client, booking):
     assert html.count("<h1") == 1
     assert booking.reference in html
     assert "Requested" in html
-    for title in ("X-ray or scan images", "Blood-thinning medicine", "Someone to drive you home"):
+    for title in (
+        "Send your images by this day",
+        "A plan for your blood-thinning medicine",
+        "Someone to drive you home",
+    ):
         assert title in html
-    assert "Waiting for the clinic" in html and "Missing" in html
+    assert "Waiting for the clinic" in html and "To do" in html
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 

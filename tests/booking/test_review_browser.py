@@ -85,8 +85,8 @@ def test_a_doctor_steps_through_a_series_approves_and_the_patient_sees_it(visit,
 
     patient = visit(locale="en", extra_http_headers={"Accept-Language": "en"}).page
     patient.goto(private_path(booking, "en"))
-    item = patient.locator(".checklist-item").first
-    expect(item).to_have_class("checklist-item checklist-done")
+    item = patient.locator(".timeline-step").first
+    expect(item).to_have_class("timeline-step timeline-done")
     expect(item).to_contain_text("The doctor has looked at your images.")
     expect(patient.locator(".doctor-advice")).to_contain_text("Bring the CD to the appointment.")
 

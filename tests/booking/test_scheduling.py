@@ -362,8 +362,16 @@ def test_a_new_time_clears_a_prepared_plan_too(phone_talk, doctor):
     reception = UserFactory(groups=["Reception"])
     services.prepare_anticoagulant_plan(
         booking=booking,
-        last_dose_date=NOW.date(),
-        restart_date=NOW.date() + timedelta(days=2),
+        lines=[
+            {
+                "anticoagulant": None,
+                "medicine_name": "Marevan",
+                "action": "pause",
+                "last_dose_date": NOW.date(),
+                "restart_date": NOW.date() + timedelta(days=2),
+            }
+        ],
+        instructions="",
         user=reception,
     )
     scheduling.claim_time(
@@ -470,8 +478,16 @@ def test_once_the_last_dose_day_has_come_only_a_call_moves_the_appointment(
     booking_doctor = UserFactory(groups=["Doctors"])
     services.agree_anticoagulant_plan(
         booking=booking,
-        last_dose_date=local(7, 0).date(),
-        restart_date=local(11, 0).date(),
+        lines=[
+            {
+                "anticoagulant": None,
+                "medicine_name": "Marevan",
+                "action": "pause",
+                "last_dose_date": local(7, 0).date(),
+                "restart_date": local(11, 0).date(),
+            }
+        ],
+        instructions="",
         user=booking_doctor,
     )
     with time_machine.travel(local(6, 12), tick=False):  # the day before the last dose

@@ -159,12 +159,22 @@ def test_the_exclusion_constraint_exists_on_postgresql(practitioner):
 # --- Blood-thinner plan -------------------------------------------------------------
 
 
+def paused(last_dose_date, restart_date):
+    """A plan of one paused medicine, as the plan services take it."""
+    line = {"anticoagulant": None, "medicine_name": "Marevan", "action": "pause"}
+    return {
+        "lines": [{**line, "last_dose_date": last_dose_date, "restart_date": restart_date}],
+        "instructions": "",
+    }
+
+
 def agreed_booking(doctor, reception, practitioner):
     booking = confirm(BookingFactory(takes_blood_thinners="yes"), practitioner, at(10), reception)
     services.agree_anticoagulant_plan(
         booking=booking,
-        last_dose_date=timezone.localdate() + timedelta(days=7),
-        restart_date=timezone.localdate() + timedelta(days=11),
+        **paused(
+            timezone.localdate() + timedelta(days=7), timezone.localdate() + timedelta(days=11)
+        ),
         user=doctor,
     )
     return booking
@@ -190,10 +200,9 @@ def test_reconfirming_the_same_time_keeps_the_plan(doctor, reception, practition
 
 def test_only_doctors_agree_a_plan(reception, doctor, practitioner):
     booking = confirm(BookingFactory(takes_blood_thinners="yes"), practitioner, at(10), reception)
-    dates = {
-        "last_dose_date": timezone.localdate() + timedelta(days=7),
-        "restart_date": timezone.localdate() + timedelta(days=11),
-    }
+    dates = paused(
+        timezone.localdate() + timedelta(days=7), timezone.localdate() + timedelta(days=11)
+    )
     with pytest.raises(PermissionDenied):
         services.agree_anticoagulant_plan(booking=booking, user=reception, **dates)
     services.prepare_anticoagulant_plan(booking=booking, user=reception, **dates)
@@ -209,8 +218,9 @@ def test_preparing_changed_dates_undoes_the_agreement(doctor, reception, practit
     booking = agreed_booking(doctor, reception, practitioner)
     services.prepare_anticoagulant_plan(
         booking=booking,
-        last_dose_date=timezone.localdate() + timedelta(days=6),
-        restart_date=timezone.localdate() + timedelta(days=11),
+        **paused(
+            timezone.localdate() + timedelta(days=6), timezone.localdate() + timedelta(days=11)
+        ),
         user=reception,
     )
     booking.refresh_from_db()
@@ -222,9 +232,11 @@ def test_plan_dates_must_fit_the_appointment(doctor, reception, practitioner):
     day = timezone.localdate() + timedelta(days=10)
     with pytest.raises(ValidationError) as caught:
         services.agree_anticoagulant_plan(
-            booking=booking, last_dose_date=day, restart_date=day - timedelta(days=1), user=doctor
+            booking=booking, **paused(day, day - timedelta(days=1)), user=doctor
         )
-    assert set(caught.value.error_dict) == {"last_dose_date", "restart_date"}
+    # One message for each date, each naming the medicine.
+    assert len(caught.value.messages) == 2
+    assert all(message.startswith("Marevan: ") for message in caught.value.messages)
 
 
 def test_suggested_plan_counts_back_the_longest_pause(reception, practitioner):
