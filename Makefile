@@ -26,10 +26,11 @@ setup: install
 	DEBUG=1 $(PY) manage.py load_demo
 
 run: setup
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the server, the task worker and the message pass)"
-	DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the server, both task workers and the message pass)"
+	DEBUG=1 $(PY) manage.py run_worker --queue-name messages,default & messages=$$!; \
+	DEBUG=1 $(PY) manage.py run_worker --queue-name imaging & imaging=$$!; \
 	DEBUG=1 $(PY) manage.py send_messages --every 120 >/dev/null & pass=$$!; \
-	trap 'kill $$worker $$pass 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$messages $$imaging $$pass 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install

@@ -27,20 +27,26 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, IntegerField, Value, When
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from booking import outbox, planner, scheduling, services, tasks, worklist
+from booking import data_rights, outbox, planner, scheduling, services, tasks, worklist
 from booking.checklist import DONE, MISSING, NEEDS_STAFF, checklist, is_complete
 from booking.models import (
     Absence,
@@ -52,7 +58,9 @@ from booking.models import (
     PlannedMessage,
     WorkingHours,
 )
+from booking.models.audit import DataRightsRecord
 from booking.uploads import UploadRejected, save_upload
+from clinic.client import client_address
 from clinic.models import ConsentText, Practitioner, validate_plain_text
 from clinic.translation_status import ErrorSummaryMixin, TranslationStatusMixin
 from conditions.admin import in_every_language
@@ -66,7 +74,7 @@ WEEKDAYS = [(day, capfirst(WEEKDAY_NAMES[day])) for day in range(5)]
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request) or None
 
 
 def booking_checklist(booking: Booking):
@@ -734,6 +742,16 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
                 self.admin_site.admin_view(self.cancel_view),
                 name=f"{app}_{model}_cancel",
             ),
+            path(
+                "<path:object_id>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name=f"{app}_{model}_export",
+            ),
+            path(
+                "<path:object_id>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name=f"{app}_{model}_erase",
+            ),
             *super().get_urls(),
         ]
 
@@ -924,6 +942,72 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             "cancel.html",
             _("Cancel %(reference)s") % {"reference": booking.reference},
             form=form,
+        )
+
+    # --- The patient's data rights: export, erase (booking/data_rights.py) ---
+
+    def _booking_for_data_rights(self, request, object_id, allowed) -> Booking:
+        booking = self.get_object(request, unquote(object_id))
+        if booking is None:
+            raise Http404
+        if not allowed(request.user):
+            raise PermissionDenied
+        return booking
+
+    def export_view(self, request, object_id):
+        """GET: which bookings the export covers; POST: the zip, streamed, and recorded."""
+        booking = self._booking_for_data_rights(request, object_id, data_rights.can_export)
+        bookings = data_rights.patient_bookings(booking)
+        if request.method == "POST":
+            if request.POST.get("scope") != "patient":
+                bookings = [booking]
+            data_rights.record_export(
+                booking=booking, bookings=bookings, user=request.user, ip_address=client_ip(request)
+            )
+            response = StreamingHttpResponse(
+                data_rights.export_chunks(bookings), content_type="application/zip"
+            )
+            response["Content-Disposition"] = content_disposition_header(
+                True, data_rights.export_filename(booking)
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+        return self._render_step(
+            request,
+            booking,
+            "export.html",
+            _("Export the patient's data (%(reference)s)") % {"reference": booking.reference},
+            bookings=bookings,
+        )
+
+    def erase_view(self, request, object_id):
+        """GET: what will be erased and what is kept, and why; POST: erase, and record it."""
+        booking = self._booking_for_data_rights(request, object_id, data_rights.can_erase)
+        bookings = data_rights.patient_bookings(booking)
+        if request.method == "POST":
+            shown = set(request.POST.getlist("booking"))
+            delete_ids = {int(pk) for pk in request.POST.getlist("delete") if pk.isdigit()}
+            bookings = [b for b in bookings if str(b.pk) in shown]
+            record = data_rights.erase(
+                booking=booking,
+                bookings=bookings,
+                delete_ids=delete_ids,
+                user=request.user,
+                ip_address=client_ip(request),
+            )
+            messages.success(request, _("Erased: %(summary)s") % {"summary": record.summary})
+            if record.booking_id is None:
+                return HttpResponseRedirect(reverse("admin:booking_booking_changelist"))
+            return HttpResponseRedirect(self._change_url(booking))
+        return self._render_step(
+            request,
+            booking,
+            "erase.html",
+            _("Erase what is not the medical record (%(reference)s)")
+            % {"reference": booking.reference},
+            bookings=bookings,
+            plan=data_rights.erase_plan(bookings),
+            record_duty=data_rights.RECORD_DUTY,
         )
 
     # --- The calendar ---
@@ -1508,3 +1592,22 @@ class AnticoagulantAdmin(admin.ModelAdmin):
 
 
 from booking.imaging import admin as imaging_admin  # noqa: E402, F401  (audit and reviews)
+
+
+@admin.register(DataRightsRecord)
+class DataRightsRecordAdmin(admin.ModelAdmin):
+    """Who exported or erased a patient's data, and when (booking/data_rights.py). Read-only."""
+
+    list_display = ["at", "user", "action", "references", "summary"]
+    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    search_fields = ["references"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -9,7 +9,9 @@ ValueError with the reason in the active language.
 import logging
 import posixpath
 import re
+import time
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,8 @@ from pathlib import Path
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+
+from booking import safezip
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +122,7 @@ def _unsafe_member(name: str) -> bool:
 
 
 def check_zip(path: Path) -> ZipSummary:
-    """Read the central directory only (nothing is unpacked) and refuse unsafe zips.
+    """Read the central directory and local headers (nothing is unpacked); refuse unsafe zips.
 
     Raises ValueError with the patient-facing reason.
     """
@@ -141,6 +145,8 @@ def check_zip(path: Path) -> ZipSummary:
             raise ValueError(_("the zip file is protected by a password."))
         if info.is_dir():
             continue
+        if info.compress_type not in safezip.SUPPORTED_METHODS:
+            raise ValueError(_("the zip file uses a compression that is not supported."))
         summary.entries += 1
         summary.total_bytes += info.file_size
         compressed += info.compress_size
@@ -155,6 +161,9 @@ def check_zip(path: Path) -> ZipSummary:
         raise ValueError(
             _("the zip file unpacks to far more than its own size, which scan images never do.")
         )
+    # The sizes above are the index's word; overlapping entries (one member's bytes
+    # listed many times) are refused here, the sizes are enforced while unpacking.
+    safezip.check_layout(path)
     return summary
 
 
@@ -186,8 +195,166 @@ def check_image(path: Path, kind: str) -> None:
 
 
 def check_pdf(path: Path, size: int) -> None:
+    """The upload's cheap check: the end-of-file marker in the last 2 KB (nothing is parsed)."""
     with open(path, "rb") as handle:
         handle.seek(max(0, size - 2048))
-        tail = handle.read()
+        tail = handle.read(2048)
     if b"%%EOF" not in tail:
         raise ValueError(_("the PDF file is damaged or incomplete."))
+
+
+# A form or image drawn by name ("/Fm0 Do"), a pattern used as a colour ("/P0 scn").
+_PDF_DO = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do\b")
+_PDF_PATTERN = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*(?:scn|SCN)\b")
+
+
+class _PdfCost:
+    """The first page's drawing cost, with nested forms expanded as a renderer would.
+
+    A form drawn twice costs twice: a few KB of forms drawing each other ten times,
+    ten levels deep, is billions of operations for a renderer, and is caught here
+    by arithmetic (each form's cost is remembered) before anything is drawn.
+    """
+
+    def __init__(self, *, max_bytes: int, max_image_pixels: int, deadline: float):
+        self.max_bytes = max_bytes
+        self.max_image_pixels = max_image_pixels
+        self.deadline = deadline
+        self.known: dict[tuple[int, int], int] = {}
+
+    def too_complex(self):
+        return ValueError(_("the PDF is too complex to preview safely."))
+
+    def content(self, data: bytes, resources, stack: frozenset) -> int:
+        if time.monotonic() > self.deadline:
+            raise self.too_complex()
+        total = len(data)
+        for regex, kind in ((_PDF_DO, "/XObject"), (_PDF_PATTERN, "/Pattern")):
+            names = regex.findall(data)
+            if not names:
+                continue
+            table = _pdf_dict(resources.get(kind) if resources else None)
+            for name in names:
+                total += self.named(table, "/" + name.decode("latin-1"), resources, stack)
+                if total > self.max_bytes:
+                    raise self.too_complex()
+        if total > self.max_bytes:
+            raise self.too_complex()
+        return total
+
+    def named(self, table, name: str, resources, stack: frozenset) -> int:
+        if table is None or name not in table:
+            return 0
+        reference = table.raw_get(name) if hasattr(table, "raw_get") else table[name]
+        key = (reference.idnum, reference.generation) if hasattr(reference, "idnum") else None
+        if key is not None:
+            if key in stack:
+                raise self.too_complex()  # a form that draws itself
+            if key in self.known:
+                return self.known[key]
+        target = reference.get_object()
+        cost = 0
+        if target.get("/Subtype") == "/Image":
+            pixels = _pdf_int(target.get("/Width")) * _pdf_int(target.get("/Height"))
+            if pixels > self.max_image_pixels:
+                raise self.too_complex()
+            cost = 64
+        elif hasattr(target, "get_data"):  # a form, or a tiling pattern's own drawing
+            inner = _pdf_dict(target.get("/Resources")) or resources
+            inner_stack = stack | {key} if key is not None else stack
+            cost = self.content(target.get_data(), inner, inner_stack)
+        if key is not None:
+            self.known[key] = cost
+        return cost
+
+
+def _pdf_dict(value):
+    if value is None:
+        return None
+    value = value.get_object()
+    return value if hasattr(value, "raw_get") else None
+
+
+def _pdf_streams(value) -> list:
+    """A page's /Contents as its streams (one, or an array), never parsed into operators."""
+    if value is None:
+        return []
+    value = value.get_object()
+    if hasattr(value, "get_data"):
+        return [value]
+    if isinstance(value, list):
+        return [item.get_object() for item in value if hasattr(item.get_object(), "get_data")]
+    return []
+
+
+def _pdf_int(value) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def check_pdf_complexity(path) -> int:
+    """Refuse, before rendering, a PDF that would take too long or too much memory to draw.
+
+    Reads the document's structure with pypdf (pure Python, nothing run or drawn),
+    every decompression capped at PDF_MAX_CONTENT_BYTES: at most PDF_MAX_PAGES
+    pages; the first page's content streams, its annotations' appearances and
+    every form and pattern they draw, counted each time drawn, at most
+    PDF_MAX_CONTENT_BYTES; no image over PDF_MAX_IMAGE_PIXELS; all within
+    PDF_MAX_SECONDS. Returns the first page's drawing cost; raises ValueError with
+    the reason.
+    """
+    from pypdf import PdfReader, apply_configuration
+
+    max_bytes = int(settings.PDF_MAX_CONTENT_BYTES)
+    cost = _PdfCost(
+        max_bytes=max_bytes,
+        max_image_pixels=int(settings.PDF_MAX_IMAGE_PIXELS),
+        deadline=time.monotonic() + float(settings.PDF_MAX_SECONDS),
+    )
+    stream_cap = max_bytes + 1
+    limits = {
+        "zlib_maximum_output_length": stream_cap,
+        "lzw_maximum_output_length": stream_cap,
+        "run_length_maximum_output_length": stream_cap,
+        "array_based_stream_maximum_output_length": stream_cap,
+        "jbig2_maximum_output_length": stream_cap,
+    }
+    try:
+        with apply_configuration(**limits), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(str(path), strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                return 0  # the renderer cannot open it either, and says so
+            pages = len(reader.pages)
+            if pages > settings.PDF_MAX_PAGES:
+                raise ValueError(
+                    _("the PDF has more than %(count)d pages.") % {"count": settings.PDF_MAX_PAGES}
+                )
+            if pages == 0:
+                return 0
+            page = reader.pages[0]
+            resources = _pdf_dict(page.get("/Resources"))
+            total = 0
+            for stream in _pdf_streams(page.get("/Contents")):
+                total += cost.content(stream.get_data(), resources, frozenset())
+                if total > max_bytes:
+                    raise cost.too_complex()
+            for annotation in page.get("/Annots") or []:
+                appearance = _pdf_dict(_pdf_dict(annotation.get_object()).get("/AP"))
+                normal = appearance.get("/N") if appearance else None
+                if normal is not None and hasattr(normal.get_object(), "get_data"):
+                    total += cost.named({"/N": normal}, "/N", resources, frozenset())
+                    if total > max_bytes:
+                        raise cost.too_complex()
+    except ValueError:
+        raise
+    except RecursionError as exc:
+        raise cost.too_complex() from exc
+    except Exception as exc:  # pypdf raises many kinds, LimitReachedError included
+        if type(exc).__name__ == "LimitReachedError":
+            raise cost.too_complex() from exc
+        logger.info("PDF structure unreadable: %s", exc)
+        raise ValueError(_("the PDF could not be opened (damaged or password-protected).")) from exc
+    return total

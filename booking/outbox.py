@@ -570,7 +570,7 @@ def deliver(message_id: int, *, now: datetime | None = None) -> str:
     return Status.SENT
 
 
-@task()
+@task(queue_name="messages")
 def deliver_message(message_id: int) -> None:
     """Send one row now (the task worker); a failure stays on the row for the next pass."""
     deliver(message_id)

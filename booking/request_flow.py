@@ -7,7 +7,6 @@ click on "send" makes one request, not two.
 """
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +14,7 @@ from booking import outbox, scheduling
 from booking.models import Anticoagulant, AppointmentType, Booking
 from booking.services import cancel_booking
 from booking.tasks import send_booking_message
+from clinic import ratelimit
 from clinic.models import ConsentText
 from conditions.models import Condition
 
@@ -235,29 +235,37 @@ def send_new_links(*, email: str, site_url: str = "") -> int:
     return count
 
 
-# --- Rate limits (shared cache, so they hold across the web server's processes) ---
+# --- Rate limits per client address (clinic/ratelimit.py: counted first, atomically) ---
 
 
-def _rate_key(scope: str, address: str) -> str:
-    return f"booking:rate:{scope}:{address}"
+def allow_request(address: str) -> bool:
+    """Count one attempt to send a request; False when the address is over the limit."""
+    return ratelimit.allow(
+        "booking-request",
+        address,
+        limit=settings.BOOKING_RATE_LIMIT,
+        seconds=settings.BOOKING_RATE_LIMIT_SECONDS,
+    )
 
 
-def over_rate_limit(address: str, scope: str = "request") -> bool:
-    """True when this address has sent as many requests as the period allows."""
-    return (cache.get(_rate_key(scope, address)) or 0) >= settings.BOOKING_RATE_LIMIT
+def allow_new_link(address: str) -> bool:
+    """Count one "send me a new link"; False when the address is over the limit."""
+    return ratelimit.allow(
+        "booking-new-link",
+        address,
+        limit=settings.BOOKING_RATE_LIMIT,
+        seconds=settings.BOOKING_RATE_LIMIT_SECONDS,
+    )
 
 
-def count_request(address: str, scope: str = "request") -> bool:
-    """Count one request from `address`; False when it goes over the limit."""
-    key = _rate_key(scope, address)
-    timeout = settings.BOOKING_RATE_LIMIT_SECONDS
-    cache.add(key, 0, timeout=timeout)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=timeout)
-        count = 1
-    return count <= settings.BOOKING_RATE_LIMIT
+def allow_draft(address: str) -> bool:
+    """Count one new draft; False when the address has started too many in the period."""
+    return ratelimit.allow(
+        "booking-draft",
+        address,
+        limit=settings.DRAFT_RATE_LIMIT,
+        seconds=settings.DRAFT_RATE_LIMIT_SECONDS,
+    )
 
 
 def note_uploads(*, booking: Booking) -> None:

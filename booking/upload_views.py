@@ -22,7 +22,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from booking.uploads import StreamingUploadHandler, UploadRejected, save_upload
+from booking.uploads import (
+    StreamingUploadHandler,
+    UploadRejected,
+    disk_is_low,
+    room_for,
+    save_upload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +76,12 @@ def handle_upload(request, booking, *, redirect_to: str | None = None):
     """
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    handler = StreamingUploadHandler(request)
+    if disk_is_low():
+        # Refused before a byte is written; the files already kept stay as they are.
+        logger.error("Upload refused: less than UPLOAD_MIN_FREE_BYTES free in private storage.")
+        message = _("We cannot receive files just now. Please try again later, or call us.")
+        return _failure(request, redirect_to, message, status=503)
+    handler = StreamingUploadHandler(request, room=room_for(booking))
     if hasattr(request, "_files"):
         # Still works (Django's handlers kept the files in memory or FILE_UPLOAD_TEMP_DIR
         # and save_upload copies them), but without the streaming size cut-off.
@@ -101,9 +112,9 @@ def _back(request, redirect_to):
     return HttpResponseSeeOther(request.get_full_path())
 
 
-def _failure(request, redirect_to, message):
+def _failure(request, redirect_to, message, status=400):
     if wants_json(request):
-        return JsonResponse({"accepted": [], "refused": [], "error": message}, status=400)
+        return JsonResponse({"accepted": [], "refused": [], "error": message}, status=status)
     messages.error(request, message)
     return _back(request, redirect_to)
 

@@ -7,23 +7,33 @@ with ``os.replace`` to a random name under ``PRIVATE_STORAGE_ROOT/bookings/<pk>/
 
 Limits (settings, each with an environment override; see docs/uploads.md):
 UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES_PER_BOOKING, ZIP_MAX_TOTAL_BYTES,
-ZIP_MAX_RATIO, ZIP_MAX_ENTRIES.
+ZIP_MAX_RATIO, ZIP_MAX_ENTRIES. Until it is sent, a draft holds at most
+DRAFT_MAX_BYTES and DRAFT_MAX_FILES (counted from the Upload rows' sizes), and no
+file is taken while the private storage's disk has less than UPLOAD_MIN_FREE_BYTES free.
 
-Decoding (DICOM pixel data, previews, unpacking zips) comes later and must apply
-its own limits while it reads: the zip check here trusts the central directory.
+Decoding (DICOM pixel data, previews, unpacking zips) comes later and applies its
+own limits while it reads (booking/safezip.py, booking/imaging/dicom.py): the zip
+check here reads the index and the local headers (overlapping entries are refused)
+but cannot know what a member really unpacks to.
 """
 
+import io
 import logging
 import os
 import secrets
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers
+from django.db import transaction
+from django.db.models import Count, Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from booking.filetypes import (
     EXTENSIONS,
@@ -35,7 +45,7 @@ from booking.filetypes import (
     sniff_kind,
 )
 from booking.imaging.processing import enqueue_processing
-from booking.models import Upload
+from booking.models import Booking, Upload
 from booking.storage import incoming_dir, private_storage
 
 logger = logging.getLogger(__name__)
@@ -73,6 +83,61 @@ def too_many_reason() -> str:
     return _("a booking can hold at most %(count)d files.") % {
         "count": settings.UPLOAD_MAX_FILES_PER_BOOKING
     }
+
+
+def draft_full_reason(room: "Room") -> str:
+    if room.files is not None and room.files <= 0:
+        limit = ngettext(
+            "a request can hold at most %(count)d file until it is sent.",
+            "a request can hold at most %(count)d files until it is sent.",
+            settings.DRAFT_MAX_FILES,
+        ) % {"count": settings.DRAFT_MAX_FILES}
+    else:
+        limit = _("a request can hold at most %(size)s of files until it is sent.") % {
+            "size": filesizeformat(settings.DRAFT_MAX_BYTES)
+        }
+    return (
+        limit
+        + " "
+        + _(
+            "The files we have received are kept. You can send more from your booking's "
+            "page once your request is sent."
+        )
+    )
+
+
+def disk_full_reason() -> str:
+    return _("we cannot receive files just now. Please try again later, or call us.")
+
+
+# --- Room for more files: the draft's quota and the free disk ---------------------------
+
+
+@dataclass(frozen=True)
+class Room:
+    """What a booking may still take; None where there is no limit (a sent booking)."""
+
+    bytes: int | None = None
+    files: int | None = None
+
+    def takes(self, size: int) -> bool:
+        return (self.files is None or self.files > 0) and (self.bytes is None or size <= self.bytes)
+
+
+def room_for(booking) -> Room:
+    """A draft's quota left, counted from its uploads' recorded sizes (not the disk)."""
+    if booking.status != Booking.Status.DRAFT:
+        return Room()
+    used = booking.uploads.aggregate(size=Sum("size"), files=Count("pk"))
+    return Room(
+        bytes=settings.DRAFT_MAX_BYTES - (used["size"] or 0),
+        files=settings.DRAFT_MAX_FILES - used["files"],
+    )
+
+
+def disk_is_low() -> bool:
+    """True when the private storage's disk has less than UPLOAD_MIN_FREE_BYTES free."""
+    return shutil.disk_usage(incoming_dir()).free < settings.UPLOAD_MIN_FREE_BYTES
 
 
 # --- Incoming files and the streaming handler -----------------------------------------
@@ -120,23 +185,47 @@ class StreamingUploadHandler(FileUploadHandler):
 
     A file over UPLOAD_MAX_FILE_BYTES is cut off as soon as it passes the limit
     (its partial copy deleted, the rest of it read and thrown away) and noted in
-    `refused`; the other files of the request go on. Every temporary path is kept
-    in `paths`, so the view can delete what was not saved, whatever happened.
+    `refused`; the other files of the request go on. So is a file that would take
+    the booking past its `room` (the draft's quota, less what this request brought
+    so far), and every file while the disk is low. Every temporary path is kept in
+    `paths`, so the view can delete what was not saved, whatever happened.
     """
 
     chunk_size = 256 * 1024
+    # While a file streams in, the free disk is checked again after this many bytes.
+    disk_check_bytes = 64 * 1024 * 1024
 
-    def __init__(self, request=None):
+    def __init__(self, request=None, room: Room | None = None):
         super().__init__(request)
         self.refused: list[tuple[str, str]] = []
         self.paths: list[str] = []
         self.file = None
         self.path = None
         self.max_bytes = settings.UPLOAD_MAX_FILE_BYTES
+        self.room = room or Room()
+        self.taken_bytes = 0
+        self.taken_files = 0
+
+    def _room_left(self) -> Room:
+        room = self.room
+        return Room(
+            bytes=None if room.bytes is None else room.bytes - self.taken_bytes,
+            files=None if room.files is None else room.files - self.taken_files,
+        )
+
+    def _refuse_before_writing(self, reason: str):
+        self.refused.append((clean_original_name(self.file_name), reason))
+        # Django closes `file` when a file is skipped; nothing was opened for this one.
+        self.file = io.BytesIO()
+        raise SkipFile
 
     def new_file(self, field_name, file_name, *args, **kwargs):
         super().new_file(field_name, file_name, *args, **kwargs)
         self.written = 0
+        if disk_is_low():
+            self._refuse_before_writing(disk_full_reason())
+        if not self._room_left().takes(0):
+            self._refuse_before_writing(draft_full_reason(self._room_left()))
         self.path = str(incoming_dir() / secrets.token_hex(16))
         self.paths.append(self.path)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
@@ -144,17 +233,28 @@ class StreamingUploadHandler(FileUploadHandler):
         raise StopFutureHandlers  # Django's memory/temporary-file handlers stay idle
 
     def receive_data_chunk(self, raw_data, start):
+        step = self.disk_check_bytes
+        crossed_step = self.written // step != (self.written + len(raw_data)) // step
         self.written += len(raw_data)
+        reason = None
         if self.written > self.max_bytes:
+            reason = too_large_reason()
+        elif not self._room_left().takes(self.written):
+            reason = draft_full_reason(self._room_left())
+        elif crossed_step and disk_is_low():
+            reason = disk_full_reason()
+        if reason is not None:
             self.file.close()
             os.unlink(self.path)
-            self.refused.append((clean_original_name(self.file_name), too_large_reason()))
+            self.refused.append((clean_original_name(self.file_name), reason))
             raise SkipFile
         self.file.write(raw_data)
         return None
 
     def file_complete(self, file_size):
         self.file.close()
+        self.taken_bytes += file_size
+        self.taken_files += 1
         return IncomingFile(
             self.path,
             self.file_name,
@@ -233,21 +333,28 @@ def save_upload(*, booking, uploaded_file, user=None):
         storage = private_storage()
         target = Path(storage.path(stored))
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        os.replace(path, target)
-        moved = True
-        os.chmod(target, settings.FILE_UPLOAD_PERMISSIONS or 0o640)
-        try:
-            upload = Upload.objects.create(
-                booking=booking,
-                file=stored,
-                original_name=name,
-                size=size,
-                kind=kind,
-                uploaded_by=user if user is not None and user.is_authenticated else None,
-            )
-        except Exception:
-            target.unlink(missing_ok=True)
-            raise
+        with transaction.atomic():
+            # The booking's row is locked while its room is counted and the file
+            # added, so simultaneous uploads cannot together pass the draft's quota.
+            locked = Booking.objects.select_for_update().get(pk=booking.pk)
+            room = room_for(locked)
+            if not room.takes(size):
+                raise UploadRejected(name, draft_full_reason(room))
+            os.replace(path, target)
+            moved = True
+            os.chmod(target, settings.FILE_UPLOAD_PERMISSIONS or 0o640)
+            try:
+                upload = Upload.objects.create(
+                    booking=booking,
+                    file=stored,
+                    original_name=name,
+                    size=size,
+                    kind=kind,
+                    uploaded_by=user if user is not None and user.is_authenticated else None,
+                )
+            except Exception:
+                target.unlink(missing_ok=True)
+                raise
         upload.nested_archives = nested
         if nested:
             logger.warning(

@@ -38,6 +38,7 @@ from booking.imaging import services as imaging_services
 from booking.models import Booking
 from booking.timeline import timeline
 from booking.upload_views import accepts_uploads, handle_upload, wants_json
+from clinic.client import client_address
 from clinic.i18n import get_by_translated_slug
 from clinic.models import ConsentText
 from conditions.models import Condition
@@ -61,10 +62,6 @@ STEPS = [
     Step("review", gettext_lazy("Check and send"), None),
 ]
 STEP_BY_NAME = {step.name: step for step in STEPS}
-
-
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def site_url(request) -> str:
@@ -149,6 +146,17 @@ def step_what(request):
         if form.is_valid():
             data = form.cleaned_data
             if draft is None:
+                if not request_flow.allow_draft(client_address(request)):
+                    # Counted per address: a draft holds uploads, so starting them
+                    # without end could fill the disk.
+                    form.add_error(
+                        None,
+                        _(
+                            "You have started several requests in a short time. "
+                            "Please try again later, or call us."
+                        ),
+                    )
+                    return render_step(request, None, "what", form, status=429)
                 draft = request_flow.start_draft(
                     appointment_type=data["appointment_type"],
                     condition=data["condition"],
@@ -357,8 +365,9 @@ def step_review(request):
     if consent_text is not None:
         if request.method == "POST":
             form = ReviewForm(request.POST, consent_text=consent_text)
-            address = client_address(request)
-            if request_flow.over_rate_limit(address):
+            # Counted before sending (and only for a complete form), so simultaneous
+            # sends cannot all slip under the limit.
+            if form.is_valid() and not request_flow.allow_request(client_address(request)):
                 rate_limited = True
             elif form.is_valid():
                 try:
@@ -375,7 +384,6 @@ def step_review(request):
                         ),
                     )
                     return redirect("booking:when")
-                request_flow.count_request(address)
                 request.session.pop(DRAFT_SESSION_KEY, None)
                 request.session[SENT_SESSION_KEY] = booking.pk
                 return redirect("booking:thanks")
@@ -657,12 +665,10 @@ def new_link(request):
     if request.method == "POST":
         form = NewLinkForm(request.POST)
         if form.is_valid():
-            address = client_address(request)
-            if request_flow.over_rate_limit(address, scope="link"):
+            if not request_flow.allow_new_link(client_address(request)):
                 # Counted per address, never per e-mail: the refusal says nothing about it.
                 context = {"form": form, "rate_limited": True}
                 return render(request, "booking/new_link.html", context, status=429)
-            request_flow.count_request(address, scope="link")
             request_flow.send_new_links(
                 email=form.cleaned_data["email"], site_url=site_url(request)
             )

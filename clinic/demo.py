@@ -11,8 +11,9 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
 
-from clinic import staff_groups
+from clinic import staff_groups, two_factor
 from clinic.models import ClinicDetails, ConsentText, Page, Practitioner, TrustMark
 
 CLINIC = {
@@ -302,17 +303,22 @@ def ensure_consent_text(spec: dict) -> ConsentText:
     return upsert(current or ConsentText(), spec)
 
 
-def ensure_demo_accounts() -> list[tuple[str, str]]:
-    """Demo staff logins; passwords are made once and kept under var/.
+def ensure_demo_accounts() -> list[tuple[str, str, str]]:
+    """Demo staff logins; passwords and authenticator secrets are made once and kept under var/.
 
-    Returns (username, password) pairs. Only for local development.
+    Returns (username, password, otpauth URI) triples. Every demo member comes with
+    an authenticator app already set up, so a newcomer can add the URI (or its QR
+    code) to an app and log in at once. Only for local development: the secrets
+    are printed and written to a file, which must never happen for real staff.
     """
+    if not settings.DEMO_ACCOUNTS:
+        raise ImproperlyConfigured("Demo staff logins exist only with DEMO_ACCOUNTS on.")
     passwords_file = settings.VAR_DIR / "demo-passwords.txt"
     known = {}
     if passwords_file.exists():
         for line in passwords_file.read_text().splitlines():
-            username, _sep, password = line.partition(" ")
-            known[username] = password
+            username, _sep, rest = line.partition(" ")
+            known[username] = rest.split(" ")[0]
     User = get_user_model()
     result = []
     for username, first_name, last_name, group_name in DEMO_ACCOUNTS:
@@ -326,8 +332,8 @@ def ensure_demo_accounts() -> list[tuple[str, str]]:
             user.set_password(password)
             user.save()
         user.groups.add(Group.objects.get(name=group_name))
-        result.append((username, password))
-    passwords_file.write_text("".join(f"{u} {p}\n" for u, p in result))
+        result.append((username, password, two_factor.demo_device(user).config_url))
+    passwords_file.write_text("".join(f"{u} {p} {uri}\n" for u, p, uri in result))
     passwords_file.chmod(0o600)
 
     doctor = User.objects.get(username="doctor")

@@ -372,3 +372,31 @@ class ConsentText(models.Model):
             setattr(copy, f"text_{code}", getattr(self, f"text_{code}"))
         copy.save()
         return copy
+
+
+class WorkerLease(models.Model):
+    """A background task's lease: which worker runs it, and when that worker last beat.
+
+    Kept in the database, so a task abandoned by a worker that died on any machine
+    is found by the others (see `clinic.worker`). The row lives from a task's first
+    run until it finishes; `attempts` counts its runs across reclaims.
+    """
+
+    task_result = models.OneToOneField(
+        "django_tasks_database.DBTaskResult",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="worker_lease",
+        verbose_name=_("task result"),
+    )
+    queue_name = models.CharField(_("queue"), max_length=32)
+    worker_id = models.CharField(_("worker"), max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("runs"), default=0)
+
+    class Meta:
+        verbose_name = _("worker lease")
+        verbose_name_plural = _("worker leases")
+
+    def __str__(self):
+        return f"{self.task_result_id} ({self.worker_id or '-'})"

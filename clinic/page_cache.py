@@ -4,8 +4,18 @@ Public pages are the same for every anonymous visitor, so their HTML is kept in
 the shared cache. Every key carries a content version; saving or deleting any
 content record (from the admin, a command or the shell) replaces the version,
 so a change shows at once instead of when the cache expires.
+
+The cache is never needed to serve a page: when it fails (Redis refuses,
+times out or is gone) pages are rendered as if uncached, the cache is left
+alone for `RETRY_AFTER_SECONDS`, and the failure is logged at most once a
+minute (clinic/degrade.py). A content change saved while the cache is down
+cannot renew the version; this process renews it as soon as the cache answers
+again, and pages other processes cached before the outage expire after
+PAGE_CACHE_SECONDS at the latest.
 """
 
+import logging
+import time
 import uuid
 from functools import wraps
 
@@ -15,12 +25,42 @@ from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 
+from clinic.degrade import CACHE_ERRORS, log_cache_error
+
+logger = logging.getLogger(__name__)
+
 VERSION_KEY = "page-cache:version"
 # Apps whose records appear on public pages.
 CONTENT_APPS = {"clinic", "conditions", "testimonials"}
+# After a failure, pages skip the cache this long: an unreachable Redis that
+# times out (rather than refusing at once) must not slow every page down.
+RETRY_AFTER_SECONDS = 10
+
+_skip_cache_until = 0.0
+_renewal_missed = False
+
+
+def _cache_failed(error: BaseException, what: str) -> None:
+    global _skip_cache_until
+    _skip_cache_until = time.time() + RETRY_AFTER_SECONDS
+    log_cache_error(logger, error, what=what)
+
+
+def _skipping_cache() -> bool:
+    return 0 <= _skip_cache_until - time.time() <= RETRY_AFTER_SECONDS
+
+
+def reset_failure_state() -> None:
+    """Forget past cache failures (for tests)."""
+    global _skip_cache_until, _renewal_missed
+    _skip_cache_until = 0.0
+    _renewal_missed = False
 
 
 def content_version() -> str:
+    """The current content version; raises a cache error when the cache fails."""
+    if _renewal_missed:
+        _renew_version()
     version = cache.get(VERSION_KEY)
     if version is None:
         version = uuid.uuid4().hex
@@ -30,8 +70,20 @@ def content_version() -> str:
     return version
 
 
-def invalidate() -> None:
+def _renew_version() -> None:
+    global _renewal_missed
     cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    _renewal_missed = False
+
+
+def invalidate() -> None:
+    """Renew the content version. Never fails: an editor's save must not depend on the cache."""
+    global _renewal_missed
+    try:
+        _renew_version()
+    except CACHE_ERRORS as error:
+        _renewal_missed = True
+        _cache_failed(error, "page cache not renewed after a content change")
 
 
 def _invalidate_on_change(sender, **kwargs):
@@ -73,8 +125,15 @@ def cache_public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        key = f"page-cache:{content_version()}:{request.get_host()}:{request.path}"
-        if (cached := cache.get(key)) is not None:
+        if _skipping_cache():
+            return _bypassed(view(request, *args, **kwargs))
+        try:
+            key = f"page-cache:{content_version()}:{request.get_host()}:{request.path}"
+            cached = cache.get(key)
+        except CACHE_ERRORS as error:
+            _cache_failed(error, "page cache bypassed")
+            return _bypassed(view(request, *args, **kwargs))
+        if cached is not None:
             content, content_type = cached
             response = HttpResponse(content, content_type=content_type)
             response["X-Page-Cache"] = "hit"
@@ -83,10 +142,19 @@ def cache_public_page(view):
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
         if response.status_code == 200 and not response.cookies:
-            cache.set(
-                key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS
-            )
+            try:
+                cache.set(
+                    key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS
+                )
+            except CACHE_ERRORS as error:
+                _cache_failed(error, "page cache bypassed")
+                return _bypassed(response)
             response["X-Page-Cache"] = "miss"
         return response
 
     return wrapper
+
+
+def _bypassed(response):
+    response["X-Page-Cache"] = "bypass"
+    return response

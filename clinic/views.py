@@ -1,9 +1,16 @@
 """Public pages of the clinic app, and the friendly error pages."""
 
 from django.db import DatabaseError, connection
-from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.template import loader
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -85,6 +92,23 @@ def health(request):
             "message_pass": {"last": last.isoformat() if last else None, "late": late},
         }
     )
+
+
+def bad_request(request, exception=None):
+    """The friendly 400 page, in the language of the address.
+
+    Malformed input is refused before LocaleMiddleware runs
+    (clinic.middleware.MalformedInputMiddleware), so the language is read here.
+    When the page itself cannot be rendered (a refused Host header breaks the
+    context processors), a plain 400 is still a 400, never a 500.
+    """
+    with translation.override(translation.get_language_from_request(request, check_path=True)):
+        try:
+            return render(request, "400.html", status=400)
+        except Exception:  # noqa: BLE001 - the request is already known to be bad
+            return HttpResponseBadRequest(
+                f"<h1>{translation.gettext('Bad request')} (400)</h1>", content_type="text/html"
+            )
 
 
 def page_not_found(request, exception=None):

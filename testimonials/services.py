@@ -1,11 +1,11 @@
 """Receiving a testimonial from the public form."""
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 from modeltranslation.utils import build_localized_fieldname
 
+from clinic import ratelimit
 from clinic.models import ConsentText
 from conditions.models import Condition
 from testimonials.models import Testimonial
@@ -55,29 +55,18 @@ def submit_testimonial(
     return testimonial
 
 
-def _rate_key(address: str) -> str:
-    return f"testimonials:rate:{address}"
+def allow_submission(address: str) -> bool:
+    """Count one submission from `address`; False when it is over the period's limit.
 
-
-def over_rate_limit(address: str) -> bool:
-    """True when this address has sent as many testimonials as the period allows."""
-    return (cache.get(_rate_key(address)) or 0) >= settings.TESTIMONIAL_RATE_LIMIT
-
-
-def count_submission(address: str) -> bool:
-    """Count one submission from `address`; False when it goes over the limit.
-
-    The count lives in the shared cache, so it holds across the web server's
-    processes; it starts with the first submission and lasts for the period.
+    Counted before saving, in the shared cache (clinic/ratelimit.py), so it holds
+    across the web server's processes and simultaneous posts.
     """
-    key = _rate_key(address)
-    cache.add(key, 0, timeout=settings.TESTIMONIAL_RATE_LIMIT_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=settings.TESTIMONIAL_RATE_LIMIT_SECONDS)
-        count = 1
-    return count <= settings.TESTIMONIAL_RATE_LIMIT
+    return ratelimit.allow(
+        "testimonials",
+        address,
+        limit=settings.TESTIMONIAL_RATE_LIMIT,
+        seconds=settings.TESTIMONIAL_RATE_LIMIT_SECONDS,
+    )
 
 
 def featured_testimonials(conditions: list[Condition], limit: int = 3) -> list[Testimonial]:

@@ -24,7 +24,7 @@ def admin_change_url(testimonial_id: int) -> str:
         return f"{reverse('admin:index')}testimonials/testimonial/{testimonial_id}/change/"
 
 
-@task()
+@task(queue_name="messages")
 def notify_staff_of_testimonial(testimonial_id: int, site_url: str = "", attempt: int = 1) -> None:
     """E-mail the clinic that a testimonial awaits review, with a link to it in the admin.
 

@@ -13,7 +13,7 @@ from clinic.page_cache import cache_public_page
 from conditions.models import Condition
 from testimonials.forms import TestimonialForm
 from testimonials.models import Testimonial
-from testimonials.services import count_submission, over_rate_limit, submit_testimonial
+from testimonials.services import allow_submission, submit_testimonial
 
 PER_PAGE = 10
 
@@ -76,11 +76,8 @@ def submit(request):
         if form.is_spam:
             # A robot filled in the hidden field: pretend all went well.
             return redirect("testimonials:thanks")
-        address = client_address(request)
-        if over_rate_limit(address):
-            rate_limited = True
-        elif form.is_valid():
-            if count_submission(address):
+        if form.is_valid():
+            if allow_submission(client_address(request)):
                 data = form.cleaned_data
                 submit_testimonial(
                     title=data["title"],

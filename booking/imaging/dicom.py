@@ -12,6 +12,12 @@ settings.DICOM_MAX_PIXELS *before* any pixel data is decoded. Frames are decoded
 one at a time from the file (pydicom.pixels.pixel_array with an index), so memory
 stays at about one frame whatever the file's length.
 
+The header is not believed either: a deflated file (Deflated Explicit VR Little
+Endian) is inflated here in chunks within DICOM_MAX_INFLATED_BYTES before pydicom
+sees it (pydicom would inflate it whole, with no limit); a JPEG 2000 codestream's
+own size (its SIZ marker) must be Rows x Columns before it is decoded; and every
+decoded frame must have exactly the header's shape.
+
 Pixel pipeline per frame: modality LUT (Rescale Slope/Intercept or a Modality LUT,
 from the functional groups of enhanced images when present), then the window
 (Window Center/Width from the frame's or shared functional groups or the top
@@ -25,6 +31,9 @@ from __future__ import annotations
 import io
 import logging
 import math
+import struct
+import tempfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -41,6 +50,20 @@ PREVIEW_SIZE = 1024  # long side of a preview, pixels
 THUMBNAIL_SIZE = 160
 PERCENTILES = (0.5, 99.5)
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+DEFLATED_SYNTAX = "1.2.840.10008.1.2.1.99"
+DEFAULT_MAX_INFLATED_BYTES = 512 * 1024 * 1024
+INFLATE_CHUNK = 256 * 1024
+INFLATED_IN_MEMORY = 4 * 1024 * 1024  # a larger inflated copy goes to an unnamed temp file
+# JPEG 2000 (lossless, lossy, part 2) and High-Throughput JPEG 2000.
+JPEG2000_SYNTAXES = {
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.4.92",
+    "1.2.840.10008.1.2.4.93",
+    "1.2.840.10008.1.2.4.201",
+    "1.2.840.10008.1.2.4.202",
+    "1.2.840.10008.1.2.4.203",
+}
 
 # Standard CT window presets (Hounsfield units), as data for the viewer.
 WINDOW_PRESETS = [
@@ -58,6 +81,10 @@ def max_pixels() -> int:
 
 def max_frames() -> int:
     return int(getattr(settings, "DICOM_MAX_FRAMES", DEFAULT_MAX_FRAMES))
+
+
+def max_inflated_bytes() -> int:
+    return int(getattr(settings, "DICOM_MAX_INFLATED_BYTES", DEFAULT_MAX_INFLATED_BYTES))
 
 
 class DicomError(Exception):
@@ -91,6 +118,14 @@ class DicomInfo:
     bits_allocated: int = 0
     photometric: str = ""
     transfer_syntax: str = ""
+    # What the pixels are read from when not the file itself: the inflated copy of a
+    # deflated file (an in-memory or unnamed temporary file, gone when released).
+    source: object = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self):
+        # Sent between processes (the processing's child reports to its parent):
+        # the inflated copy stays behind with the process that reads the pixels.
+        return {**self.__dict__, "source": None}
 
 
 @dataclass
@@ -150,15 +185,84 @@ def parse_da(value) -> date | None:
         return None
 
 
+def _inflated_copy(path):
+    """The file re-encoded without deflate, inflated with a byte cap; None when not deflated.
+
+    pydicom inflates the Deflated Explicit VR Little Endian syntax in one call with
+    no output limit (a 1 MB file can become gigabytes). Here the file meta is read
+    as it is, the rest inflated chunk by chunk up to DICOM_MAX_INFLATED_BYTES, and
+    written after a new file meta saying Explicit VR Little Endian.
+    """
+    from pydicom.filebase import DicomFileLike
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.filewriter import write_file_meta_info
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    owned = not hasattr(path, "read")
+    handle = open(path, "rb") if owned else path  # noqa: SIM115 - closed below
+    position = None if owned else handle.tell()
+    try:
+        handle.seek(0)
+        try:
+            read_preamble(handle, True)
+            meta = _read_file_meta_info(handle)
+        except Exception:
+            return None  # not readable as a file with meta: dcmread decides
+        if str(meta.get("TransferSyntaxUID", "")) != DEFLATED_SYNTAX:
+            return None
+        copy = tempfile.SpooledTemporaryFile(max_size=INFLATED_IN_MEMORY)  # noqa: SIM115
+        try:
+            copy.write(b"\0" * 128 + b"DICM")
+            meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            write_file_meta_info(DicomFileLike(copy), meta, enforce_standard=False)
+            _inflate(handle, copy.write, max_inflated_bytes())
+        except DicomError:
+            copy.close()
+            raise
+        except Exception as exc:
+            copy.close()
+            logger.info("deflated DICOM unreadable: %s", exc)
+            raise DicomError(_("the DICOM file is damaged or incomplete.")) from exc
+        copy.seek(0)
+        return copy
+    finally:
+        if owned:
+            handle.close()
+        else:
+            handle.seek(position)
+
+
+def _inflate(handle, write, cap: int) -> int:
+    """Raw-deflate `handle` from its position into `write`, refusing past `cap` bytes."""
+    engine = zlib.decompressobj(-zlib.MAX_WBITS)
+    produced = 0
+    while not engine.eof:
+        data = engine.unconsumed_tail or handle.read(INFLATE_CHUNK)
+        # One byte more than allowed is enough to know the file is over the cap.
+        chunk = engine.decompress(data, min(INFLATE_CHUNK, cap - produced + 1))
+        if not data and not chunk:
+            break  # the stream ends without its end marker: what came out is read as is
+        produced += len(chunk)
+        if produced > cap:
+            raise DicomError(
+                _("the compressed DICOM file unpacks to more than %(size)d MB (refused).")
+                % {"size": cap // (1024 * 1024)}
+            )
+        write(chunk)
+    return produced
+
+
 def read_header(path):
     """(dataset, DicomInfo) of a file already sniffed as DICOM; DicomError when unreadable.
 
-    Elements over 16 KB (the pixel data) are deferred: read only when decoded.
+    Elements over 16 KB (the pixel data) are deferred: read only when decoded. A
+    deflated file is inflated first, within DICOM_MAX_INFLATED_BYTES (info.source).
     """
     import pydicom
 
+    source = _inflated_copy(path)
     try:
-        ds = pydicom.dcmread(path, force=True, defer_size=16 * 1024)
+        ds = pydicom.dcmread(source or path, force=True, defer_size=16 * 1024)
         # Force the parsing of every (non-deferred) element now, inside the try.
         keys = list(ds.keys())
     except Exception as exc:
@@ -191,7 +295,10 @@ def read_header(path):
         samples=_int(ds, "SamplesPerPixel") or 1,
         bits_allocated=_int(ds, "BitsAllocated") or 0,
         photometric=_text(ds, "PhotometricInterpretation", 20).upper(),
-        transfer_syntax=str(meta.get("TransferSyntaxUID", "")) if meta else "",
+        transfer_syntax=DEFLATED_SYNTAX
+        if source is not None
+        else (str(meta.get("TransferSyntaxUID", "")) if meta else ""),
+        source=source,
     )
     return ds, info
 
@@ -221,6 +328,105 @@ def check_decodable(info: DicomInfo) -> int:
             % {"rows": info.rows, "columns": info.columns, "frames": info.frames}
         )
     return frames
+
+
+def _size_refusal(info: DicomInfo):
+    return DicomError(
+        _("the DICOM image's data does not match the size its header states (refused).")
+    )
+
+
+def _fragment_heads(source, ds, head: int = 512):
+    """The first bytes of each fragment of encapsulated pixel data, read without the rest.
+
+    Walks the item headers (8 bytes each) from the file, seeking over the data, so
+    a fragment of hundreds of MB costs one seek.
+    """
+    element = ds.get_item(0x7FE00010, keep_deferred=True)
+    if element is None:
+        return
+    value = element.value
+    if value is not None:
+        if not isinstance(value, bytes | bytearray):
+            return
+        handle, owned, start = io.BytesIO(value), False, 0
+    else:
+        start = getattr(element, "value_tell", None)
+        if start is None:
+            return
+        owned = not hasattr(source, "read")
+        handle = open(source, "rb") if owned else source  # noqa: SIM115 - closed below
+    position = None if owned else handle.tell()
+    try:
+        handle.seek(start)
+        first = True
+        while True:
+            header = handle.read(8)
+            if len(header) < 8:
+                return
+            group, elem, length = struct.unpack("<HHL", header)
+            if (group, elem) != (0xFFFE, 0xE000) or length == 0xFFFFFFFF:
+                return  # the sequence delimiter (or damage: the decoder will say so)
+            where = handle.tell()
+            if not first:
+                yield handle.read(min(head, length))
+            first = False  # the first item is the Basic Offset Table
+            handle.seek(where + length)
+    finally:
+        if owned:
+            handle.close()
+        elif position is not None:
+            handle.seek(position)
+
+
+def jpeg2000_size(fragment: bytes) -> tuple[int, int, int] | None:
+    """(rows, columns, components) from a JPEG 2000 codestream's SIZ marker, or None.
+
+    A raw codestream starts with SOC (FF4F) then SIZ (FF51); a JP2 file (rare in
+    DICOM) has the codestream a few boxes in.
+    """
+    at = 0 if fragment.startswith(b"\xff\x4f\xff\x51") else -1
+    if at < 0 and fragment[4:8] == b"jP  ":
+        at = fragment.find(b"\xff\x4f\xff\x51")
+    if at < 0 or len(fragment) < at + 2 + 40:
+        return None
+    siz = fragment[at + 2 :]
+    xsiz, ysiz, xosiz, yosiz = struct.unpack(">4L", siz[6:22])
+    (components,) = struct.unpack(">H", siz[38:40])
+    return max(0, ysiz - yosiz), max(0, xsiz - xosiz), components
+
+
+def check_codestream_sizes(source, ds, info: DicomInfo) -> None:
+    """Refuse a JPEG 2000 image whose codestream's size is not the header's, before decoding.
+
+    The decoder allocates what the codestream says (a header of 64 x 64 can hide
+    12000 x 12000), so every codestream's SIZ marker is read first and must give
+    exactly Rows x Columns; its pixels count against DICOM_MAX_PIXELS too.
+    """
+    if info.transfer_syntax not in JPEG2000_SYNTAXES:
+        return
+    try:
+        for fragment in _fragment_heads(source, ds):
+            size = jpeg2000_size(fragment)
+            if size is None:
+                continue  # a later fragment of the same frame
+            rows, columns, components = size
+            if (rows, columns) != (info.rows, info.columns):
+                raise _size_refusal(info)
+            if rows * columns * components > max_pixels():
+                raise _size_refusal(info)
+    except DicomError:
+        raise
+    except Exception as exc:
+        logger.info("JPEG 2000 fragments unreadable: %s", exc)
+        raise DicomError(_("the DICOM file is damaged or incomplete.")) from exc
+
+
+def _check_shape(arr: np.ndarray, info: DicomInfo) -> None:
+    """A decoded frame must have exactly the header's size (any codec can be lied to)."""
+    expected = (info.rows, info.columns) if info.samples == 1 else (info.rows, info.columns, 3)
+    if tuple(arr.shape) != expected:
+        raise _size_refusal(info)
 
 
 # --- Pixel pipeline ------------------------------------------------------------------
@@ -411,13 +617,16 @@ def render_file(path, ds=None, info: DicomInfo | None = None) -> RenderResult:
     if ds is None or info is None:
         ds, info = read_header(path)
     frames = check_decodable(info)
+    source = info.source if info.source is not None else path
+    check_codestream_sizes(source, ds, info)
     result = RenderResult(info=info, skipped_frames=info.frames - frames)
     photometric = info.photometric or ("RGB" if info.samples == 3 else "MONOCHROME2")
     for frame in range(frames):
         try:
-            arr = _decode_frame(path, ds, frame if info.frames > 1 else None)
+            arr = _decode_frame(source, ds, frame if info.frames > 1 else None)
             if arr.ndim == 3 and info.samples == 1:  # one frame asked; some plugins keep the axis
                 arr = arr[0]
+            _check_shape(arr, info)
             if info.samples == 1 and photometric != "PALETTE COLOR":
                 gray, center, width = render_gray(arr, ds, frame, photometric)
                 image = Image.fromarray(gray, "L")
@@ -464,11 +673,15 @@ def render_windowed(source, frame: int, center: float, width: float) -> bytes:
     check_decodable(info)
     if info.samples != 1:
         raise DicomError(_("window presets apply to monochrome images only."))
-    if hasattr(source, "seek"):
+    if info.source is not None:
+        source = info.source
+    elif hasattr(source, "seek"):
         source.seek(0)
+    check_codestream_sizes(source, ds, info)
     arr = _decode_frame(source, ds, frame if info.frames > 1 else None)
     if arr.ndim == 3:
         arr = arr[0]
+    _check_shape(arr, info)
     image = window_to_8bit(apply_modality(arr, ds, frame), center, width)
     if info.photometric == "MONOCHROME1":
         np.subtract(255, image, out=image)

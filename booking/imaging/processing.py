@@ -7,29 +7,38 @@ once the upload's row is committed. The task identifies the file by its content
 * DICOM: reads it (booking/imaging/dicom.py), groups images into Study / Series / Instance
   by their UIDs, one Instance (with a PNG preview and a WebP thumbnail) per frame;
 * zip (a CD): checked again with booking.filetypes.check_zip, then unpacked member by
-  member to a private temporary folder with running limits (bytes actually
-  written, ratio, entries, time); nested archives are not followed (noted as
-  refused); the DICOMDIR index and the viewer software of a CD are skipped;
+  member (addressed by index, booking/safezip.py) to a private temporary folder with
+  running limits (bytes actually written, ratio, entries, time); nested archives are
+  not followed (noted as refused); the DICOMDIR index and the viewer software of a CD
+  are skipped;
 * JPEG / PNG / HEIC photos: a preview with the EXIF orientation applied and no
   metadata at all (no GPS); Pillow's decompression-bomb limit stays on;
-* PDF: a preview of the first page (pypdfium2; forms and JavaScript are never run).
+* PDF: a preview of the first page (pypdfium2; forms and JavaScript are never run),
+  after booking.filetypes.check_pdf_complexity.
 
 Every failure of one file (or zip member) is written to Upload.processing_note and
 the rest is still processed. The booking itself is only touched to fill its
 scan_date / scan_modality when the patient left them empty.
 
+The worker never reads a patient's file itself: `run_processing` runs `child_entry`
+in a child process with hard limits (booking/imaging/sandbox.py). The child sends each
+file's previews, and for CT the window presets of the doctors' viewer (stored
+renditions: the web process never decodes), to the worker, which writes them to
+storage and the database. A file whose child is killed is refused as "too complex
+to process safely" and a new child goes on with the next.
+
 The core (`process_path`) writes through a `sink`, so the benchmark
-(bench/imaging.py) runs the same logic without a database.
+(bench/imaging.py) runs the same logic without a database or a child.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
 import secrets
 import shutil
-import tempfile
 import time
 import warnings
 import zipfile
@@ -41,19 +50,28 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
-from booking.filetypes import HEADER_BYTES, NESTED_ARCHIVE, check_zip, sniff_kind
-from booking.imaging import dicom
+from booking import safezip
+from booking.filetypes import (
+    HEADER_BYTES,
+    NESTED_ARCHIVE,
+    check_pdf_complexity,
+    check_zip,
+    sniff_kind,
+)
+from booking.imaging import dicom, sandbox, services
 from booking.models import Booking, Instance, Series, Study, Upload
-from booking.storage import incoming_dir, private_storage
+from booking.storage import make_work_dir, private_storage, remove_abandoned_work_dirs
 from clinic.tasks import retry_later
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SECONDS = 600  # per upload; members left over are noted, not processed
-COPY_CHUNK = 1024 * 1024
+# A file whose child was killed (memory, time, CPU) or that wrote past the byte cap.
+TOO_COMPLEX = _("too complex to process safely.")
 
 
 def max_seconds() -> float:
@@ -168,6 +186,23 @@ def _bytes_io():
 # --- DICOM and zips ----------------------------------------------------------------
 
 
+class Progress:
+    """Told where processing is. In the sandbox's child it reports to the worker, which
+    refuses the file a killed child was on and resumes at the next (sandbox.py)."""
+
+    def plan(self, count: int) -> None:
+        """The upload holds files 0 .. count - 1 (the members of a zip, or the one file)."""
+
+    def begin(self, index: int, name: str) -> None:
+        """File `index` is about to be unpacked and read."""
+
+    def ready(self, path, name: str) -> None:
+        """File `index` is on disk at `path` and is about to be read."""
+
+    def end(self, index: int, outcome: Outcome) -> None:
+        """File `index` is decided (its refusals and images are in `outcome`)."""
+
+
 def _process_dicom(path, member: str, display: str, sink: Sink, outcome: Outcome) -> None:
     try:
         ds, info = dicom.read_header(path)
@@ -187,24 +222,9 @@ def _process_dicom(path, member: str, display: str, sink: Sink, outcome: Outcome
         )
 
 
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
-    """Copy one member to `target`, stopping as soon as it passes what its header
-    declared, the ratio limit, or the remaining total budget. Returns bytes written."""
-    limit = min(info.file_size, budget, max(info.compress_size, 1) * settings.ZIP_MAX_RATIO)
-    written = 0
-    with archive.open(info) as source, open(target, "wb") as out:
-        while True:
-            chunk = source.read(COPY_CHUNK)
-            if not chunk:
-                break
-            written += len(chunk)
-            if written > limit:
-                raise ValueError(_("it unpacks to more than the zip file declares or allows."))
-            out.write(chunk)
-    return written
-
-
-def _process_zip(path, work_dir: Path, sink: Sink, outcome: Outcome, deadline: float) -> None:
+def _process_zip(
+    path, work_dir: Path, sink: Sink, outcome: Outcome, deadline: float, start, progress
+) -> None:
     try:
         check_zip(Path(path))
     except ValueError as exc:
@@ -213,8 +233,15 @@ def _process_zip(path, work_dir: Path, sink: Sink, outcome: Outcome, deadline: f
     budget = settings.ZIP_MAX_TOTAL_BYTES
     target = work_dir / secrets.token_hex(8)
     with zipfile.ZipFile(path) as archive:
-        members = [i for i in archive.infolist() if not i.is_dir()]
-        for position, info in enumerate(members):
+        # Members are addressed by their position in the index, never by name
+        # (two entries may share a name); the position is also where a new child resumes.
+        infos = archive.infolist()
+        progress.plan(len(infos))
+        members = [(i, info) for i, info in enumerate(infos) if not info.is_dir()]
+        for position, (index, info) in enumerate(members):
+            if index < start:
+                budget -= info.file_size  # what earlier children may have unpacked
+                continue
             name = info.filename
             if time.monotonic() > deadline:
                 outcome.refuse(
@@ -223,66 +250,108 @@ def _process_zip(path, work_dir: Path, sink: Sink, outcome: Outcome, deadline: f
                     % {"count": len(members) - position},
                 )
                 return
-            if NESTED_ARCHIVE.search(name):
-                outcome.refuse(name, _("a zip inside the zip is not opened."))
-                continue
-            base = PurePosixPath(name.replace("\\", "/")).name
-            if base.upper() in ("DICOMDIR", "LOCKFILE") or info.file_size == 0:
-                outcome.ignored += 1
-                continue
+            progress.begin(index, name)
             try:
-                written = _extract(archive, info, target, budget)
-                budget -= written
-                with open(target, "rb") as handle:
-                    head = handle.read(HEADER_BYTES)
-                kind = sniff_kind(head, written)
-                if kind == "zip":
+                if NESTED_ARCHIVE.search(name):
                     outcome.refuse(name, _("a zip inside the zip is not opened."))
-                elif kind == "dicom":
-                    _process_dicom(target, name, name, sink, outcome)
-                else:
-                    outcome.ignored += 1  # viewer software, autorun, reports on the CD
-            except ValueError as exc:
-                outcome.refuse(name, exc)
-            except Exception as exc:  # zlib errors, bad CRC, disk full...
-                logger.info("zip member %s unreadable: %s", name, exc)
-                outcome.refuse(name, _("the file in the zip is damaged."))
+                    continue
+                base = PurePosixPath(name.replace("\\", "/")).name
+                if base.upper() in ("DICOMDIR", "LOCKFILE") or info.file_size == 0:
+                    outcome.ignored += 1
+                    continue
+                try:
+                    written = safezip.extract_member(archive, info, target, budget)
+                    budget -= written
+                    progress.ready(target, name)
+                    with open(target, "rb") as handle:
+                        head = handle.read(HEADER_BYTES)
+                    kind = sniff_kind(head, written)
+                    if kind == "zip":
+                        outcome.refuse(name, _("a zip inside the zip is not opened."))
+                    elif kind == "dicom":
+                        _process_dicom(target, name, name, sink, outcome)
+                    else:
+                        outcome.ignored += 1  # viewer software, autorun, reports on the CD
+                except ValueError as exc:
+                    outcome.refuse(name, exc)
+                except Exception as exc:  # bad CRC, disk full...
+                    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+                        # Past IMAGING_CHILD_WRITE_BYTES in one file (RLIMIT_FSIZE).
+                        outcome.refuse(name, TOO_COMPLEX)
+                    else:
+                        logger.info("zip member %s unreadable: %s", name, exc)
+                        outcome.refuse(name, _("the file in the zip is damaged."))
+                finally:
+                    target.unlink(missing_ok=True)
             finally:
-                target.unlink(missing_ok=True)
+                progress.end(index, outcome)
             if budget <= 0:
                 outcome.refuse("", _("the zip unpacks to more than allowed; the rest is not read."))
                 return
 
 
-def process_path(path, sink: Sink, *, work_dir: Path, name: str = "") -> Outcome:
-    """Identify one stored file by content and process it; never raises for bad input."""
-    outcome = Outcome()
-    deadline = time.monotonic() + max_seconds()
+def process_path(
+    path,
+    sink: Sink,
+    *,
+    work_dir: Path,
+    name: str = "",
+    start: int = 0,
+    deadline: float | None = None,
+    progress: Progress | None = None,
+    outcome: Outcome | None = None,
+) -> Outcome:
+    """Identify one stored file by content and process it; never raises for bad input.
+
+    `start` skips the files before it (a zip's members by index: a new child goes on
+    where a killed one stopped); `deadline` is a time.monotonic() value.
+    """
+    outcome = outcome if outcome is not None else Outcome()
+    progress = progress or Progress()
+    deadline = deadline if deadline is not None else time.monotonic() + max_seconds()
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
             head = handle.read(HEADER_BYTES)
         kind = sniff_kind(head, size) if size else None
-        if size == 0:
-            outcome.refuse(name, _("the file is empty."))
-        elif kind is None:
-            outcome.refuse(name, _("the content is not a DICOM image, zip, photo or PDF."))
-        elif kind == "dicom":
-            _process_dicom(path, "", name, sink, outcome)
-        elif kind == "zip":
-            _process_zip(path, work_dir, sink, outcome, deadline)
-        elif kind in ("jpeg", "png", "heic"):
-            outcome.preview = (photo_preview(path), "webp")
-        elif kind == "pdf":
-            try:
-                outcome.preview = (pdf_preview(path), "webp")
-            except ValueError as exc:
-                outcome.notes.append(
-                    str(_("No preview of the PDF: %(reason)s Download it to read it."))
-                    % {"reason": exc}
-                )
+        if kind == "zip":
+            _process_zip(path, work_dir, sink, outcome, deadline, start, progress)
+            return outcome
+        progress.plan(1)
+        if start > 0:
+            return outcome
+        progress.begin(0, name)
+        try:
+            progress.ready(path, name)
+            if size == 0:
+                outcome.refuse(name, _("the file is empty."))
+            elif kind is None:
+                outcome.refuse(name, _("the content is not a DICOM image, zip, photo or PDF."))
+            elif kind == "dicom":
+                _process_dicom(path, "", name, sink, outcome)
+            elif kind in ("jpeg", "png", "heic"):
+                outcome.preview = (photo_preview(path), "webp")
+            elif kind == "pdf":
+                try:
+                    check_pdf_complexity(path)
+                    outcome.preview = (pdf_preview(path), "webp")
+                except ValueError as exc:
+                    outcome.notes.append(
+                        str(_("No preview of the PDF: %(reason)s Download it to read it."))
+                        % {"reason": exc}
+                    )
+        finally:
+            progress.end(0, outcome)
     except ValueError as exc:
         outcome.refuse(name, exc)
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            outcome.refuse(name, TOO_COMPLEX)  # past IMAGING_CHILD_WRITE_BYTES
+        else:
+            logger.exception("upload %s could not be processed", name)
+            outcome.refuse(
+                name, _("the file could not be processed (%(error)s).") % {"error": "OSError"}
+            )
     except Exception as exc:
         logger.exception("upload %s could not be processed", name)
         outcome.refuse(
@@ -291,11 +360,103 @@ def process_path(path, sink: Sink, *, work_dir: Path, name: str = "") -> Outcome
     return outcome
 
 
+# --- The sandbox's child ------------------------------------------------------------------
+
+
+class _ChildReport(Progress, Sink):
+    """In the child: sends each file's results and the outcome's growth to the worker.
+
+    CT frames also get their window presets rendered here, from the file on disk, so
+    the viewer only serves stored renditions (the web process never decodes).
+    """
+
+    def __init__(self, reporter):
+        self.reporter = reporter
+        self.path = None
+        self.sent = {"refused": 0, "notes": 0, "ignored": 0, "images": 0, "preview": False}
+        hook = getattr(settings, "IMAGING_CHILD_HOOK", "")
+        self.hook = import_string(hook) if hook else None
+
+    def plan(self, count):
+        self.reporter.plan(count)
+
+    def begin(self, index, name):
+        self.path = None
+        self.reporter.begin(index, name)
+
+    def ready(self, path, name):
+        self.path = path
+        if self.hook:
+            self.hook(path, name)
+
+    def end(self, index, outcome):
+        self.flush(outcome)
+        self.reporter.end(index)
+
+    def flush(self, outcome: Outcome) -> None:
+        sent = self.sent
+        delta = {
+            "refused": [str(r) for r in outcome.refused[sent["refused"] :]],
+            "notes": [str(n) for n in outcome.notes[sent["notes"] :]],
+            "ignored": outcome.ignored - sent["ignored"],
+            "images": outcome.images - sent["images"],
+            "preview": outcome.preview if outcome.preview and not sent["preview"] else None,
+        }
+        sent.update(
+            refused=len(outcome.refused),
+            notes=len(outcome.notes),
+            ignored=outcome.ignored,
+            images=outcome.images,
+            preview=sent["preview"] or bool(outcome.preview),
+        )
+        self.reporter.send(("outcome", delta))
+
+    def add_dicom(self, member, result):
+        info = result.info
+        presets = services.presets_apply(info.modality) and info.samples == 1
+        for frame in result.frames:
+            renditions = {}
+            if presets and self.path is not None:
+                for preset in services.window_presets():
+                    if preset.center is None:
+                        continue
+                    try:
+                        renditions[preset.code] = dicom.render_windowed(
+                            str(self.path), frame.frame, preset.center, preset.width
+                        )
+                    except dicom.DicomError as exc:
+                        logger.info("preset %s not rendered: %s", preset.code, exc)
+            self.reporter.send(("frame", member, info, frame, renditions))
+        self.reporter.send(("dicom", member, info))
+
+
+def child_entry(job: dict, start: int, reporter) -> None:
+    """The sandbox child's work: the upload's files from `start` on (see sandbox.run)."""
+    report = _ChildReport(reporter)
+    outcome = Outcome()
+    process_path(
+        job["path"],
+        report,
+        work_dir=Path(job["work_dir"]),
+        name=job.get("name", ""),
+        start=start,
+        deadline=job["deadline"],
+        progress=report,
+        outcome=outcome,
+    )
+    report.flush(outcome)
+
+
 # --- Database side -------------------------------------------------------------------
 
 
 class DatabaseSink(Sink):
-    """Saves previews to private storage and groups instances into studies and series."""
+    """Saves previews to private storage and groups instances into studies and series.
+
+    Frames arrive one at a time (from the sandbox's child); their files are saved at
+    once and their rows written when the file is complete. A file the child was
+    killed on leaves nothing: `discard_pending` deletes what was saved of it.
+    """
 
     def __init__(self, upload):
         self.upload = upload
@@ -303,6 +464,7 @@ class DatabaseSink(Sink):
         self.folder = f"bookings/{upload.booking_id}/previews"
         self.studies = {}
         self.series = {}
+        self.pending: list[tuple[Instance, list[str]]] = []
 
     def _save(self, data: bytes, ext: str) -> str:
         return self.storage.save(
@@ -357,28 +519,54 @@ class DatabaseSink(Sink):
             self.series[key] = series
         return series
 
-    def add_dicom(self, member: str, result: dicom.RenderResult) -> None:
-        info = result.info
-        series = self._series(info)
-        rows = []
-        for frame in result.frames:
-            rows.append(
-                Instance(
-                    series=series,
-                    upload=self.upload,
-                    member=member[:500],
-                    sop_uid=info.sop_uid,
-                    instance_number=info.instance_number,
-                    frame=frame.frame,
-                    rows=frame.rows,
-                    columns=frame.columns,
-                    window_center=frame.window_center,
-                    window_width=frame.window_width,
-                    preview=self._save(frame.preview, frame.preview_format),
-                    thumbnail=self._save(frame.thumbnail, frame.thumbnail_format),
+    def add_frame(self, member: str, info: dicom.DicomInfo, frame, renditions: dict) -> None:
+        preview = self._save(frame.preview, frame.preview_format)
+        names = [preview]
+        thumbnail = self._save(frame.thumbnail, frame.thumbnail_format)
+        names.append(thumbnail)
+        for code, png in renditions.items():
+            names.append(
+                services.store_rendition(
+                    services.rendition_path(self.upload.booking_id, preview, code), png
                 )
             )
+        instance = Instance(
+            upload=self.upload,
+            member=member[:500],
+            sop_uid=info.sop_uid,
+            instance_number=info.instance_number,
+            frame=frame.frame,
+            rows=frame.rows,
+            columns=frame.columns,
+            window_center=frame.window_center,
+            window_width=frame.window_width,
+            preview=preview,
+            thumbnail=thumbnail,
+        )
+        self.pending.append((instance, names))
+
+    def add_instances(self, info: dicom.DicomInfo) -> int:
+        """The file's frames are all here: their rows go in. Returns how many."""
+        if not self.pending:
+            return 0
+        series = self._series(info)
+        rows = [instance for instance, _names in self.pending]
+        for instance in rows:
+            instance.series = series
         Instance.objects.bulk_create(rows)
+        self.pending = []
+        return len(rows)
+
+    def discard_pending(self) -> None:
+        for _instance, names in self.pending:
+            for name in names:
+                self.storage.delete(name)
+        self.pending = []
+
+    def add_dicom(self, member: str, result: dicom.RenderResult) -> None:
+        for frame in result.frames:
+            self.add_frame(member, result.info, frame, {})
+        self.add_instances(result.info)
 
     def finish(self):
         for series in Series.objects.filter(pk__in=[s.pk for s in self.series.values()]).annotate(
@@ -387,13 +575,54 @@ class DatabaseSink(Sink):
             Series.objects.filter(pk=series.pk).update(image_count=series.n)
 
 
+class UploadHandler(sandbox.Handler):
+    """The worker's side of the sandbox: writes what the child sends, refuses what killed it."""
+
+    def __init__(self, upload, outcome: Outcome):
+        self.sink = DatabaseSink(upload)
+        self.outcome = outcome
+
+    def message(self, payload) -> None:
+        kind = payload[0]
+        if kind == "frame":
+            _kind, member, info, frame, renditions = payload
+            self.sink.add_frame(member, info, frame, renditions)
+        elif kind == "dicom":
+            # Counted from the rows written, not from the child's word.
+            self.outcome.images += self.sink.add_instances(payload[2])
+        elif kind == "outcome":
+            delta = payload[1]
+            self.outcome.refused += delta["refused"]
+            self.outcome.notes += delta["notes"]
+            self.outcome.ignored += delta["ignored"]
+            if delta["preview"]:
+                self.outcome.preview = delta["preview"]
+
+    def file_lost(self, index: int, name: str, why: str) -> None:
+        self.sink.discard_pending()
+        self.outcome.refuse(name, TOO_COMPLEX)
+
+    def rest_lost(self, next_index: int, why: str) -> None:
+        self.sink.discard_pending()
+        self.outcome.refuse("", _("the file is too complex to process safely."))
+
+
 def _forget_previous(upload) -> None:
-    """A rerun (retry) starts clean: this upload's previews and instances go."""
+    """A rerun (retry) starts clean: this upload's previews, renditions and instances go."""
     storage = private_storage()
     for instance in upload.instances.all():
         for name in (instance.preview.name, instance.thumbnail.name):
             if name:
                 storage.delete(name)
+        if instance.preview.name:
+            for preset in services.window_presets():
+                if preset.center is None:
+                    continue
+                name = services.rendition_path(
+                    upload.booking_id, instance.preview.name, preset.code
+                )
+                if storage.exists(name):
+                    storage.delete(name)
     upload.instances.all().delete()
     Series.objects.filter(study__booking_id=upload.booking_id, instances__isnull=True).delete()
     Study.objects.filter(booking_id=upload.booking_id, series__isnull=True).delete()
@@ -425,24 +654,56 @@ def fill_scan_details(booking_id: int) -> None:
             booking.save(update_fields=[*changed, "updated_at"])
 
 
-def run_processing(upload_id: int) -> None:
-    """The body of process_upload: process one Upload and record the outcome on it."""
+WORK_PREFIX = "imaging-"
+
+
+def run_sandboxed(path, work_dir: Path, handler: sandbox.Handler) -> sandbox.Report:
+    """Process the stored file at `path` in sandboxed children (booking/imaging/sandbox.py)."""
+    job = {
+        "path": str(path),
+        "work_dir": str(work_dir),
+        "name": "",
+        "deadline": time.monotonic() + max_seconds(),
+    }
+
+    def empty_work_dir():
+        # A killed child leaves the member it was unpacking: patient data, removed now.
+        for entry in work_dir.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    return sandbox.run(CHILD_ENTRY, job, handler, between_children=empty_work_dir)
+
+
+CHILD_ENTRY = "booking.imaging.processing.child_entry"
+
+
+def run_processing(upload_id: int) -> sandbox.Report | None:
+    """The body of process_upload: process one Upload and record the outcome on it.
+
+    Returns what the sandbox's children did (None when nothing was run).
+    """
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None or not upload.file:
-        return
+        return None
     _forget_previous(upload)
-    sink = DatabaseSink(upload)
-    work_dir = Path(tempfile.mkdtemp(prefix="imaging-", dir=incoming_dir()))
+    remove_abandoned_work_dirs(WORK_PREFIX, older_than=max_seconds() * 4)
+    outcome = Outcome()
+    handler = UploadHandler(upload, outcome)
+    sink = handler.sink
+    work_dir = make_work_dir(WORK_PREFIX)
     try:
         try:
             path = upload.file.path
         except Exception:
             path = ""
+        report = None
         if not path or not os.path.exists(path):
-            outcome = Outcome()
             outcome.refuse("", _("the stored file is missing."))
         else:
-            outcome = process_path(path, sink, work_dir=work_dir, name="")
+            report = run_sandboxed(path, work_dir, handler)
         sink.finish()
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -476,9 +737,10 @@ def run_processing(upload_id: int) -> None:
     upload.save(update_fields=["processing", "processing_note", "processed_at", "preview"])
     if outcome.images:
         fill_scan_details(upload.booking_id)
+    return report
 
 
-@task()
+@task(queue_name="imaging")
 def process_upload(upload_id: int, attempt: int = 1) -> None:
     """Make the previews of one upload (see the module's docstring)."""
     try:

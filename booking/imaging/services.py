@@ -2,7 +2,7 @@
 
 Every change goes through a function here, so the views stay thin and the tests can
 call the same code. The image files themselves are made by booking/imaging/processing.py
-(the processing); this module only reads them, renders a windowed copy on demand and
+(the processing, which also renders the window presets); this module only reads them and
 deletes them when the retention period is over (purge_imaging).
 """
 
@@ -10,12 +10,9 @@ import logging
 import os
 import posixpath
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from io import BytesIO
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
@@ -148,56 +145,46 @@ class RenderUnavailable(Exception):
     """The windowed copy cannot be made (compressed pixel data, a missing file...)."""
 
 
-def rendition_name(instance: Instance, preset: Preset) -> str:
-    booking_id = instance.series.study.booking_id
-    return f"renditions/{booking_id}/{instance.pk}-{preset.code}.png"
+def rendition_path(booking_id: int, preview_name: str, code: str) -> str:
+    """Where the worker stores a frame's image in a preset's window (beside no URL).
 
-
-def rendition(instance: Instance, preset: Preset) -> str:
-    """The storage name of the instance's image in `preset`'s window, made once and cached.
-
-    The default preset is the processing's own preview. Other presets are rendered
-    from the DICOM file and kept under PRIVATE_STORAGE_ROOT/renditions/<booking>/,
-    which purge_imaging deletes with the rest.
+    Named after the frame's preview, so the worker can store it before the Instance
+    row exists; purge_imaging deletes renditions/<booking>/ with the rest.
     """
-    if preset.center is None:
-        return instance.preview.name
-    storage = private_storage()
-    name = rendition_name(instance, preset)
-    if storage.exists(name):
-        return name
-    png = render_window(instance, preset.center, preset.width)
-    path = storage.path(name)
+    stem = posixpath.splitext(posixpath.basename(preview_name))[0]
+    return f"renditions/{booking_id}/{stem}-{code}.png"
+
+
+def rendition_name(instance: Instance, preset: Preset) -> str:
+    return rendition_path(instance.series.study.booking_id, instance.preview.name, preset.code)
+
+
+def store_rendition(name: str, png: bytes) -> str:
+    """Write a rendition made by the processing (booking/imaging/processing.py); returns `name`."""
+    path = private_storage().path(name)
     os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    # A unique temporary name: the viewer may ask for the same rendition twice at
-    # once (shown and prefetched), from threads of one process.
+    # A unique temporary name, then an atomic rename: a reader never sees half a file.
     with tempfile.NamedTemporaryFile(dir=os.path.dirname(path), suffix=".tmp", delete=False) as out:
         out.write(png)
     os.replace(out.name, path)
     return name
 
 
-def _dicom_source(instance: Instance):
-    """The instance's DICOM file: a path, or the member read from the zipped CD."""
-    path = instance.upload.file.path
-    if not instance.member:
-        return path
-    try:
-        with zipfile.ZipFile(path) as archive:
-            member = archive.getinfo(instance.member)
-            if member.file_size > settings.UPLOAD_MAX_FILE_BYTES:
-                raise RenderUnavailable("member too large")
-            return BytesIO(archive.read(member))
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
-        raise RenderUnavailable(str(exc)) from exc
+def rendition(instance: Instance, preset: Preset) -> str:
+    """The storage name of the instance's image in `preset`'s window.
 
-
-def render_window(instance: Instance, center: float, width: float) -> bytes:
-    """PNG bytes of one frame with the given window, rendered from the DICOM file."""
-    try:
-        return dicom.render_windowed(_dicom_source(instance), instance.frame, center, width)
-    except dicom.DicomError as exc:
-        raise RenderUnavailable(str(exc)) from exc
+    The default preset is the processing's own preview. The others were rendered by
+    the processing, in its sandboxed child, when the upload was processed; the web
+    process never decodes a patient's file, so a preset that was not rendered
+    (compressed pixel data it could not window, files processed before presets were
+    stored) raises RenderUnavailable and the viewer shows the default preview.
+    """
+    if preset.center is None:
+        return instance.preview.name
+    name = rendition_name(instance, preset)
+    if not instance.preview.name or not private_storage().exists(name):
+        raise RenderUnavailable(name)
+    return name
 
 
 # --- The verdict -------------------------------------------------------------------------

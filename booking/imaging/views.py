@@ -34,6 +34,7 @@ from booking.imaging import services
 from booking.models import Booking, ImagingAccess, ImagingReview, Instance, Series, Study, Upload
 from booking.storage import private_storage
 from clinic.client import client_address
+from clinic.two_factor import second_factor_missing
 
 PERMISSION = "booking.review_imaging"
 Action = ImagingAccess.Action
@@ -43,7 +44,7 @@ def doctor_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         user = request.user
-        if not user.is_authenticated:
+        if not user.is_authenticated or second_factor_missing(request):
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         if not (user.is_active and user.is_staff and user.has_perm(PERMISSION)):
             raise PermissionDenied
@@ -307,6 +308,8 @@ def _instance(pk):
 @require_GET
 @doctor_required
 def instance_preview(request, pk):
+    """One image, in a window preset when asked: only files the processing stored are
+    served (a preset it did not render shows the default preview); nothing is decoded here."""
     instance = _instance(pk)
     booking = instance.series.study.booking
     preset = services.preset_by_code(request.GET.get("preset", "default"))

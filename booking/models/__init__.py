@@ -2,7 +2,6 @@
 
 from booking.models.audit import BookingView, ImagingAccess
 from booking.models.bookings import (
-    DRAFT_LIFETIME,
     SCAN_MAX_AGE_YEARS,
     Anticoagulant,
     AppointmentType,
@@ -34,7 +33,6 @@ __all__ = [
     "WEEKDAY_CHOICES",
     "Absence",
     "WorkingHours",
-    "DRAFT_LIFETIME",
     "SCAN_MAX_AGE_YEARS",
     "Anticoagulant",
     "AppointmentType",

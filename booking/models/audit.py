@@ -77,3 +77,52 @@ class ImagingAccess(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.get_action_display()} · {self.file_label}"
+
+
+class DataRightsRecord(models.Model):
+    """Each export of a patient's data and each erasure of what is not the medical record.
+
+    Holds the booking references and counts only, never the patient's details, so
+    the record of an erasure does not keep what was erased.
+    """
+
+    class Action(models.TextChoices):
+        EXPORT = "export", _("Exported the patient's data")
+        ERASE = "erase", _("Erased what is not the medical record")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    booking = models.ForeignKey(
+        Booking,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booking"),
+        help_text=_("The booking the export or erasure was started from, while it exists."),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    references = models.TextField(
+        _("bookings"), help_text=_("The references of every booking it covered.")
+    )
+    summary = models.TextField(_("what was done"), blank=True)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("patient data export or erasure")
+        verbose_name_plural = _("patient data exports and erasures")
+        permissions = [
+            (
+                "erase_patient_data",
+                _("Can erase what is not the medical record (drafts, requests, messages)"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_action_display()} · {self.references}"

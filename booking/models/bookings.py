@@ -23,7 +23,6 @@ from conditions.models import Condition
 # A scan more than this many calendar years old on the appointment day usually has
 # to be redone (booking/checklist.py: scan_too_old).
 SCAN_MAX_AGE_YEARS = 2
-DRAFT_LIFETIME = timedelta(days=7)
 
 
 class AppointmentType(models.Model):
@@ -190,8 +189,9 @@ class BookingQuerySet(models.QuerySet):
         return self.exclude(status=Booking.Status.DRAFT)
 
     def stale_drafts(self, now=None):
-        now = now or timezone.now()
-        return self.drafts().filter(created_at__lt=now - DRAFT_LIFETIME)
+        """Drafts nobody has touched for DRAFT_IDLE_HOURS: no answer saved, no file added."""
+        cutoff = (now or timezone.now()) - timedelta(hours=settings.DRAFT_IDLE_HOURS)
+        return self.drafts().filter(updated_at__lt=cutoff).exclude(uploads__uploaded_at__gte=cutoff)
 
     def confirmed(self):
         return self.filter(status=Booking.Status.CONFIRMED)

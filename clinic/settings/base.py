@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -95,6 +96,11 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    # Staff's second factor: authenticator-app codes and one-time backup codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "clinic",
     "conditions",
     "testimonials",
@@ -103,12 +109,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy headers (clinic/security.py).
+    "clinic.security.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL bytes and invalid UTF-8 get the friendly 400 page before the session or
+    # any view reads them (PostgreSQL refuses NUL in text).
+    "clinic.middleware.MalformedInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
+    # Staff sessions end after STAFF_SESSION_IDLE_HOURS without a request.
+    "clinic.security.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -163,6 +179,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "clinic"),
+            # A Redis that stops answering fails fast (the site carries on without
+            # it, clinic/degrade.py) instead of holding every request forever.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -194,6 +213,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The address behind TRUSTED_PROXY_HOPS proxies, as for the rate limits: one visitor's
+# failed logins never lock out the staff behind the same proxy.
+AXES_CLIENT_IP_CALLABLE = "clinic.client.client_address"
 
 # Languages: Danish first. Public URLs carry the language as a prefix.
 LANGUAGE_CODE = "da"
@@ -245,6 +267,32 @@ ZIP_MAX_ENTRIES = env_int("ZIP_MAX_ENTRIES", 10_000)
 DICOM_MAX_PIXELS = env_int("DICOM_MAX_PIXELS", 50_000_000)
 DICOM_MAX_FRAMES = env_int("DICOM_MAX_FRAMES", 300)
 IMAGING_MAX_SECONDS = env_int("IMAGING_MAX_SECONDS", 600)
+# Each decoder bounds itself (booking/safezip.py, booking/imaging/dicom.py,
+# booking.filetypes.check_pdf_complexity): bytes one zip member may unpack to (also
+# capped by its declared size, ZIP_MAX_RATIO and what is left of ZIP_MAX_TOTAL_BYTES);
+# bytes a deflated DICOM may inflate to; and, for a PDF's preview, its pages, the
+# first page's drawing (content bytes with nested forms counted each time drawn),
+# the pixels of one embedded image and the seconds its check may take.
+ZIP_MAX_MEMBER_BYTES = env_int("ZIP_MAX_MEMBER_BYTES", 1024**3)
+DICOM_MAX_INFLATED_BYTES = env_int("DICOM_MAX_INFLATED_BYTES", 512 * 1024**2)
+PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 2000)
+PDF_MAX_CONTENT_BYTES = env_int("PDF_MAX_CONTENT_BYTES", 32 * 1024**2)
+PDF_MAX_IMAGE_PIXELS = env_int("PDF_MAX_IMAGE_PIXELS", 100_000_000)
+PDF_MAX_SECONDS = env_int("PDF_MAX_SECONDS", 20)
+# Each upload is processed in a child process of the imaging worker
+# (booking/imaging/sandbox.py). The worker kills the child past this resident
+# memory, or when one file takes longer than IMAGING_FILE_SECONDS; the kernel stops
+# it past its address space (virtual memory: numpy and the codecs reserve much that
+# they never use, hence the headroom), CPU seconds per file, or bytes written to
+# one file. The file it was on is refused and a new child goes on with the next.
+IMAGING_CHILD_MEMORY_BYTES = env_int("IMAGING_CHILD_MEMORY_BYTES", 800 * 1024**2)
+IMAGING_CHILD_ADDRESS_SPACE_BYTES = env_int("IMAGING_CHILD_ADDRESS_SPACE_BYTES", 3 * 1024**3)
+IMAGING_CHILD_CPU_SECONDS = env_int("IMAGING_CHILD_CPU_SECONDS", 60)
+IMAGING_FILE_SECONDS = env_int("IMAGING_FILE_SECONDS", 60)
+IMAGING_CHILD_WRITE_BYTES = env_int("IMAGING_CHILD_WRITE_BYTES", 1024**3 + 1024**2)
+# Tests and benchmarks only: a dotted path called in the child with each file's
+# path and name before it is read (to make a child allocate or spin on purpose).
+IMAGING_CHILD_HOOK = ""
 # Files per request (a CD folder sent without JavaScript comes in one request) and
 # the non-file form fields held in memory.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 2000)
@@ -271,22 +319,38 @@ TESTIMONIAL_RATE_LIMIT = 5
 TESTIMONIAL_RATE_LIMIT_SECONDS = 60 * 60
 
 # Appointment requests: at most this many sent requests per address in the period
-# (shared cache, keyed by REMOTE_ADDR), and how long a patient's private link works.
+# (shared cache, keyed by the client address), and how long a patient's private link works.
 BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)
 BOOKING_RATE_LIMIT_SECONDS = 60 * 60
+# Abuse bounds (clinic/ratelimit.py, booking/uploads.py): drafts started per address
+# per period; bytes and files a draft may hold until it is sent; uploads are refused
+# while the private storage's disk has less than UPLOAD_MIN_FREE_BYTES free; unsent
+# drafts are purged after DRAFT_IDLE_HOURS without a change (manage.py purge_drafts).
+DRAFT_RATE_LIMIT = env_int("DRAFT_RATE_LIMIT", 10)
+DRAFT_RATE_LIMIT_SECONDS = 60 * 60
+DRAFT_MAX_BYTES = env_int("DRAFT_MAX_BYTES", 2 * 1024**3)
+DRAFT_MAX_FILES = env_int("DRAFT_MAX_FILES", 1000)
+UPLOAD_MIN_FREE_BYTES = env_int("UPLOAD_MIN_FREE_BYTES", 5 * 1024**3)
+DRAFT_IDLE_HOURS = env_int("DRAFT_IDLE_HOURS", 24)
 BOOKING_LINK_MAX_AGE = timedelta(days=env_int("BOOKING_LINK_MAX_AGE_DAYS", 60))
 # The site's address for links in e-mails sent without a request (e.g. by staff actions).
 SITE_URL = env("SITE_URL", "http://localhost:8000").rstrip("/")
 
-# Background work on Django's tasks API (the django-tasks backport); `db_worker`
-# runs the queue.
+# Background work on Django's tasks API (the django-tasks backport). Two queues, each
+# with its own worker (`manage.py run_worker --queue-name ...`), so e-mails and text
+# messages never wait behind image processing.
+TASK_QUEUES = ["default", "messages", "imaging"]
 TASKS = {
     "default": {
         "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
+        "QUEUES": TASK_QUEUES,
     }
 }
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 5)
+# A running task holds a lease whose heartbeat its worker renews; a task whose
+# heartbeat is older than this is taken as abandoned by a dead worker and run again
+# (at most TASK_MAX_ATTEMPTS runs in all, then marked failed).
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 120)
 
 # E-mail. Without EMAIL_HOST in development, mails are printed by the worker.
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
@@ -331,6 +395,67 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Staff accounts (clinic/two_factor.py, clinic/security.py). Doctors, reception and
+# superusers log in with a password and a code from an authenticator app (or a
+# one-time backup code); editors may turn the second factor on. A staff session
+# ends when the browser closes and after this many hours without a request;
+# patients' sessions (their unsent drafts) are left alone.
+STAFF_SESSION_IDLE_HOURS = env_int("STAFF_SESSION_IDLE_HOURS", 8)
+TWO_FACTOR_BACKUP_CODES = 10
+
+
+def _totp_issuer(device):
+    # The clinic's name, as authenticator apps show it (read when a device is made).
+    from clinic.two_factor import totp_issuer
+
+    return totp_issuer(device)
+
+
+OTP_TOTP_ISSUER = _totp_issuer
+# Secrets are shown once, at enrolment, never again in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# What the pages may load: only this site's own files, no inline scripts anywhere
+# (the admin's one inline script, its import map, carries a per-request nonce).
+# The admin's own templates and rich-text editor set inline styles, so styles
+# are relaxed there only (clinic/security.py, ADMIN_STYLE_SRC).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        # NONCE is filled in only on pages that use it (else it is left out).
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        # Bootstrap draws its form icons from data: URIs.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features the site never uses are switched off for it and anything it embeds.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 CSRF_FAILURE_VIEW = "clinic.views.csrf_failure"
 
 LOGGING = {
@@ -353,6 +478,14 @@ IMAGING_X_ACCEL_PREFIX = env("IMAGING_X_ACCEL_PREFIX", "/private-imaging").rstri
 # images. No default: Danish law has doctors keep patient records for at least 10
 # years, and the clinic decides whether its record lives here or elsewhere.
 IMAGING_RETENTION_DAYS = env_int("IMAGING_RETENTION_DAYS", 0) or None
+
+# What `manage.py purge_records` deletes (booking/data_rights.py), in days; 0 keeps for
+# ever. Message rows and the waitlist of bookings that ended are not the medical
+# record; task results hold ids and errors only; the staff audit has no default.
+MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 365) or None
+WAITLIST_RETENTION_DAYS = env_int("WAITLIST_RETENTION_DAYS", 30) or None
+TASK_RESULT_RETENTION_DAYS = env_int("TASK_RESULT_RETENTION_DAYS", 14) or None
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0) or None
 
 # Scheduling (booking/scheduling.py): how long a picked time is held while the
 # patient finishes the request, the step between offered times, the days a doctor

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from booking.models import Anticoagulant, AppointmentType, Booking
 from clinic.models import Practitioner
 from conditions.models import Condition
-from tests.conftest import axe_violations, screenshot
+from tests.conftest import axe_violations, log_in_verified, screenshot
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,12 +85,7 @@ def next_step(page):
 
 def staff_login(visit, username: str, language: str):
     page = visit(locale=language).page
-    page.goto("/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "correct-horse-battery")
-    with page.expect_navigation():
-        page.locator("input[type=submit]").click()
-    assert "/admin/login/" not in page.url, f"{username} could not log in"
+    log_in_verified(page, username)
     return page
 
 

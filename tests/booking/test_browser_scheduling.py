@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from booking.models import AppointmentType, Booking
-from tests.conftest import axe_violations, screenshot
+from tests.conftest import axe_violations, log_in_verified, screenshot
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -142,11 +142,7 @@ def test_gold_is_picked_held_as_tentative_and_confirmed_by_reception_in_the_cale
     # Reception confirms it from the calendar, on a tablet.
     UserFactory(username="rikke", groups=["Reception"])
     staff = visit(locale="en", viewport=TABLET).page
-    staff.goto("/admin/login/")
-    staff.fill("#id_username", "rikke")
-    staff.fill("#id_password", "correct-horse-battery")
-    with staff.expect_navigation():
-        staff.locator("input[type=submit]").click()
+    log_in_verified(staff, "rikke")
     day = timezone.localtime(booking.starts_at).date().isoformat()
     staff.goto(f"/admin/booking/booking/calendar/?date={day}")
     entry = staff.locator(".entry-tentative", has_text=booking.reference)

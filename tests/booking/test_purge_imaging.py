@@ -85,11 +85,11 @@ def test_dry_run_deletes_nothing(bookings, storage):
 
 
 def test_apply_deletes_files_and_rows_of_old_closed_bookings_only(bookings, storage, client):
-    # A cached window rendition is deleted too.
-    from booking.imaging.services import preset_by_code, rendition
+    # A stored window rendition is deleted too.
+    from booking.imaging.services import preset_by_code, rendition_name, store_rendition
 
     instance = Instance.objects.filter(series__study__booking=bookings["old_completed"]).first()
-    rendered = storage / rendition(instance, preset_by_code("bone"))
+    rendered = storage / store_rendition(rendition_name(instance, preset_by_code("bone")), b"png")
     assert rendered.exists()
 
     output = run("--days", "365", "--apply")

@@ -7,7 +7,7 @@ from booking.access import private_path
 from booking.models import Booking, ImagingAccess
 from tests.booking.factories import BookingFactory
 from tests.booking.test_review_access import make_imaging
-from tests.conftest import axe_violations, screenshot
+from tests.conftest import axe_violations, log_in_verified, screenshot
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,11 +28,7 @@ def test_a_doctor_steps_through_a_series_approves_and_the_patient_sees_it(visit,
     UserFactory(username="dr-brask", groups=["Doctors"])
 
     page = visit(locale="en", extra_http_headers={"Accept-Language": "en"}, viewport=TABLET).page
-    page.goto("/admin/login/")
-    page.fill("#id_username", "dr-brask")
-    page.fill("#id_password", "correct-horse-battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
+    log_in_verified(page, "dr-brask")
 
     page.goto("/staff/imaging/")
     assert axe_violations(page) == []
@@ -98,11 +94,7 @@ def test_the_viewer_works_without_javascript(visit, storage):
     page = visit(
         java_script_enabled=False, locale="en", extra_http_headers={"Accept-Language": "en"}
     ).page
-    page.goto("/admin/login/")
-    page.fill("#id_username", "dr-nojs")
-    page.fill("#id_password", "correct-horse-battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
+    log_in_verified(page, "dr-nojs")
     page.goto(f"/staff/imaging/series/{imaging['series'].pk}/")
     page.get_by_role("link", name="Next").click()
     page.wait_for_url("**?image=2")

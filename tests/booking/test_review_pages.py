@@ -183,12 +183,25 @@ def test_viewer_shows_one_image_with_links_to_previous_and_next(client, doctor, 
     assert client.get(url + "?image=x").context["number"] == 1
 
 
-def test_window_presets_render_from_the_dicom_and_are_cached(client, doctor, booking, imaging):
-    url = reverse("review:viewer", args=[imaging["series"].pk])
-    response = client.get(url + "?image=2&preset=bone")
+def test_window_presets_are_rendered_by_the_processing_and_served_stored(client, doctor, booking):
+    from booking.imaging import processing
+    from booking.imaging.services import preset_by_code
+    from booking.models import Instance
+    from tests.booking.dicom_fixtures import ct_dataset, to_bytes
+
+    upload = Upload.objects.create(
+        booking=booking,
+        file=save(f"bookings/{booking.pk}/ct.dcm", to_bytes(ct_dataset(64))),
+        original_name="ct.dcm",
+        size=1,
+        kind=Upload.Kind.DICOM,
+    )
+    processing.run_processing(upload.pk)
+    instance = Instance.objects.get(upload=upload)
+    url = reverse("review:viewer", args=[instance.series.pk])
+    response = client.get(url + "?preset=bone")
     codes = [p["code"] for p in response.context["presets"]]
     assert {"default", "soft_tissue", "bone", "lung"} <= set(codes)
-    instance = imaging["instances"][1]
     assert response.context["image_src"].endswith(f"/image/{instance.pk}/preview/?preset=bone")
 
     preview = reverse("review:instance_preview", args=[instance.pk])
@@ -198,22 +211,28 @@ def test_window_presets_render_from_the_dicom_and_are_cached(client, doctor, boo
     bone_bytes = b"".join(bone.streaming_content)
     lung_bytes = b"".join(client.get(preview + "?preset=lung").streaming_content)
     assert bone_bytes.startswith(b"\x89PNG") and bone_bytes != default and bone_bytes != lung_bytes
-    from booking.imaging.services import preset_by_code
-
     name = rendition_name(instance, preset_by_code("bone"))
-    assert private_storage().exists(name)
-    assert b"".join(client.get(preview + "?preset=bone").streaming_content) == bone_bytes
+    assert private_storage().open(name).read() == bone_bytes
 
 
-def test_a_preset_falls_back_to_the_default_preview_when_it_cannot_render(
-    client, doctor, booking, imaging
+def test_a_preset_not_rendered_shows_the_default_preview_and_decodes_nothing(
+    client, doctor, booking, imaging, monkeypatch
 ):
+    """The web process never decodes a patient's file: no stored rendition, no decoding."""
+    from booking.imaging import dicom
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a patient's file was decoded in the web process")
+
+    monkeypatch.setattr(dicom, "render_windowed", no_decoding)
+    monkeypatch.setattr(dicom, "read_header", no_decoding)
     instance = imaging["instances"][0]
-    with private_storage().open(instance.upload.file.name, "wb") as handle:
-        handle.write(b"not a dicom")
     response = client.get(reverse("review:instance_preview", args=[instance.pk]) + "?preset=bone")
     assert response.status_code == 200
     assert response["X-Imaging-Window"] == "default"
+    assert (
+        b"".join(response.streaming_content) == private_storage().open(instance.preview.name).read()
+    )
 
 
 def test_no_presets_for_xray(client, doctor, storage):

@@ -1,9 +1,11 @@
-"""Delete booking drafts that were never sent within DRAFT_LIFETIME (7 days), with
-their uploaded files, and files left in the upload folder by interrupted uploads.
+"""Delete booking drafts left unsent for DRAFT_IDLE_HOURS (24) without a change or a
+new file, with their uploaded files, and files left in the upload folder by
+interrupted uploads.
 
     manage.py purge_drafts [--dry-run]
 
-Run it daily (cron or a systemd timer).
+Run it every hour (cron or a systemd timer), so an idle draft's files do not
+outlive the idle time by much.
 """
 
 import time
@@ -21,7 +23,7 @@ INCOMING_MAX_AGE_SECONDS = 24 * 60 * 60
 
 
 class Command(BaseCommand):
-    help = "Delete drafts never sent within 7 days, with their uploaded files."
+    help = "Delete drafts left unsent and untouched for DRAFT_IDLE_HOURS, with their files."
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -24,5 +24,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
         if settings.DEMO_ACCOUNTS:
             self.stdout.write("Demo staff logins for http://127.0.0.1:8000/admin/ :")
-            for username, password in ensure_demo_accounts():
+            accounts = ensure_demo_accounts()
+            for username, password, _uri in accounts:
                 self.stdout.write(f"  {username:<10} {password}")
+            # Demo only: real staff's secrets are shown once, on the enrolment page.
+            self.stdout.write(
+                "Their authenticator apps, kept in var/demo-passwords.txt too (add the "
+                "otpauth:// address to an app, or type its secret= part as the key):"
+            )
+            for username, _password, uri in accounts:
+                self.stdout.write(f"  {username:<10} {uri}")
