@@ -171,7 +171,11 @@ def check_image(path: Path, kind: str) -> None:
     """Cheap integrity check of a JPEG/PNG (truncated or garbage data → ValueError).
 
     PNG: Pillow's verify() reads every chunk and checks its CRC. JPEG: decoded at
-    1/8 scale (draft mode), which reads all the data but uses little memory.
+    1/8 scale (draft mode), which reads all the data but uses little memory for a
+    baseline JPEG. A progressive JPEG is different: the decoder keeps every DCT
+    coefficient of the whole image (2 bytes per sample), so one above
+    UPLOAD_IMAGE_CHECK_BYTES is only checked from its header here and decoded by
+    the imaging worker, inside its limits (booking/imaging/sandbox.py).
     Image.MAX_IMAGE_PIXELS stays on: a decompression bomb raises too.
     """
     from PIL import Image
@@ -184,6 +188,8 @@ def check_image(path: Path, kind: str) -> None:
                 raise ValueError(damaged)
             if kind == "png":
                 image.verify()
+            elif progressive_decode_bytes(image) > settings.UPLOAD_IMAGE_CHECK_BYTES:
+                return  # the worker decodes it, inside its limits
             else:
                 image.draft("L", (max(1, image.width // 8), max(1, image.height // 8)))
                 image.load()
@@ -192,6 +198,13 @@ def check_image(path: Path, kind: str) -> None:
     except Exception as exc:  # Pillow raises many kinds (OSError, SyntaxError, bombs...)
         logger.info("image refused as damaged: %s", exc)
         raise ValueError(damaged) from exc
+
+
+def progressive_decode_bytes(image) -> int:
+    """Memory a progressive JPEG's decoder holds for its coefficients (0 for baseline)."""
+    if not (image.info.get("progressive") or image.info.get("progression")):
+        return 0
+    return image.width * image.height * len(image.getbands()) * 2
 
 
 def check_pdf(path: Path, size: int) -> None:

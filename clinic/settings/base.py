@@ -256,6 +256,9 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # Patients' uploads (booking/uploads.py, docs/uploads.md). Each file is streamed to
 # PRIVATE_STORAGE_ROOT/incoming and cut off as soon as it passes the size limit.
 UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 1024**3)  # a zipped CD
+# A progressive JPEG whose decoding would hold more than this is checked by the imaging
+# worker, not by the web process at upload (booking/filetypes.py check_image).
+UPLOAD_IMAGE_CHECK_BYTES = env_int("UPLOAD_IMAGE_CHECK_BYTES", 64 * 1024**2)
 UPLOAD_MAX_FILES_PER_BOOKING = env_int("UPLOAD_MAX_FILES_PER_BOOKING", 2000)
 # Zips are checked from their central directory, never unpacked on upload.
 ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_BYTES", 4 * 1024**3)

@@ -674,3 +674,55 @@ def test_processing_refuses_each_hostile_dicom_alone(tmp_path, settings):
     refused = "\n".join(outcome.refused)
     assert "DICOM/BOMB: the compressed DICOM file unpacks to more than" in refused
     assert "DICOM/LIAR: the DICOM image's data does not match the size" in refused
+
+
+# --- Progressive JPEGs: the web process never holds a whole coefficient image -----------
+
+
+def jpeg_file(tmp_path, *, progressive: bool, size=(400, 300), truncate=False):
+    from PIL import Image
+
+    path = tmp_path / ("progressive.jpg" if progressive else "baseline.jpg")
+    Image.new("RGB", size, (120, 80, 40)).save(path, "JPEG", progressive=progressive)
+    if truncate:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_a_large_progressive_jpeg_is_left_to_the_worker_without_decoding(
+    tmp_path, settings, monkeypatch
+):
+    from PIL import Image
+
+    from booking.filetypes import check_image, progressive_decode_bytes
+
+    path = jpeg_file(tmp_path, progressive=True, truncate=True)
+    with Image.open(path) as image:
+        needed = progressive_decode_bytes(image)
+    assert needed == 400 * 300 * 3 * 2
+    settings.UPLOAD_IMAGE_CHECK_BYTES = needed - 1  # one byte short: not decoded here
+
+    def no_decoding(self):
+        raise AssertionError("the web process decoded a large progressive JPEG")
+
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    check_image(path, "jpeg")  # accepted from its header; the worker decides
+
+
+def test_a_progressive_jpeg_within_the_budget_is_still_checked_at_upload(tmp_path, settings):
+    from booking.filetypes import check_image
+
+    path = jpeg_file(tmp_path, progressive=True, truncate=True)
+    settings.UPLOAD_IMAGE_CHECK_BYTES = 400 * 300 * 3 * 2  # exactly enough: decoded here
+    with pytest.raises(ValueError):
+        check_image(path, "jpeg")
+
+
+def test_a_baseline_jpeg_is_always_checked_at_upload(tmp_path, settings):
+    from booking.filetypes import check_image
+
+    settings.UPLOAD_IMAGE_CHECK_BYTES = 1
+    with pytest.raises(ValueError):
+        check_image(jpeg_file(tmp_path, progressive=False, truncate=True), "jpeg")
+    check_image(jpeg_file(tmp_path, progressive=False), "jpeg")
