@@ -716,41 +716,23 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
 
     def get_urls(self):
         app, model = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "calendar/",
-                self.admin_site.admin_view(self.calendar_view),
-                name=f"{app}_{model}_calendar",
-            ),
-            path(
-                "<path:object_id>/confirm/",
-                self.admin_site.admin_view(self.confirm_view),
-                name=f"{app}_{model}_confirm",
-            ),
-            path(
-                "<path:object_id>/blood-thinner-plan/",
-                self.admin_site.admin_view(self.plan_view),
-                name=f"{app}_{model}_plan",
-            ),
-            path(
+        pages = [
+            ("calendar/", self.calendar_view, "calendar"),
+            ("<path:object_id>/confirm/", self.confirm_view, "confirm"),
+            ("<path:object_id>/blood-thinner-plan/", self.plan_view, "plan"),
+            (
                 "<path:object_id>/messages/<int:message_id>/send-again/",
-                self.admin_site.admin_view(self.send_again_view),
-                name=f"{app}_{model}_send_again",
+                self.send_again_view,
+                "send_again",
             ),
-            path(
-                "<path:object_id>/cancel/",
-                self.admin_site.admin_view(self.cancel_view),
-                name=f"{app}_{model}_cancel",
-            ),
-            path(
-                "<path:object_id>/export/",
-                self.admin_site.admin_view(self.export_view),
-                name=f"{app}_{model}_export",
-            ),
-            path(
-                "<path:object_id>/erase/",
-                self.admin_site.admin_view(self.erase_view),
-                name=f"{app}_{model}_erase",
+            ("<path:object_id>/cancel/", self.cancel_view, "cancel"),
+            ("<path:object_id>/export/", self.export_view, "export"),
+            ("<path:object_id>/erase/", self.erase_view, "erase"),
+        ]
+        return [
+            *(
+                path(route, self.admin_site.admin_view(view), name=f"{app}_{model}_{name}")
+                for route, view, name in pages
             ),
             *super().get_urls(),
         ]
@@ -898,7 +880,7 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             warnings=warnings,
             can_agree=can_agree,
             medicines=list(booking.anticoagulants.all()),
-            appointment_day=services.appointment_day(booking),
+            appointment_day=booking.appointment_day,
             can_be_agreed=booking.status == Status.CONFIRMED,
         )
 

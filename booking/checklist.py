@@ -7,7 +7,6 @@ way to the patient on the private page and to staff in the admin.
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from booking.models import SCAN_MAX_AGE_YEARS, AppointmentType, Booking
@@ -42,9 +41,7 @@ def reference_day(booking: Booking) -> date | None:
 
     Never today, nor the period's first day: a scan that is fine now can be too old by then.
     """
-    if booking.starts_at:
-        return timezone.localdate(booking.starts_at)
-    return booking.latest_date
+    return booking.appointment_day or booking.latest_date
 
 
 def counted_scan_date(booking: Booking) -> date | None:

@@ -30,7 +30,8 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tasks import task
 
@@ -206,7 +207,7 @@ def _imaging_wants(booking: Booking, upload_count: int) -> list[Want]:
     if kind.imaging != AppointmentType.Imaging.REQUIRED:
         return []
     wants = []
-    day = timezone.localdate(booking.starts_at) if booking.starts_at else None
+    day = booking.appointment_day
     deadline = booking.starts_at
     if imaging_item(booking, upload_count).state == MISSING:
         if booking.submitted_at:
@@ -238,7 +239,7 @@ def _imaging_wants(booking: Booking, upload_count: int) -> list[Want]:
 def _appointment_wants(booking: Booking) -> list[Want]:
     if booking.status != Booking.Status.CONFIRMED or booking.starts_at is None:
         return []
-    day = timezone.localdate(booking.starts_at)
+    day = booking.appointment_day
     key = booking.starts_at.isoformat()
     wants = [
         Want(Kind.DAY_BEFORE, key, _reminder_at(day - timedelta(days=1)), booking.starts_at, day)
@@ -482,8 +483,7 @@ def record_event(*, booking: Booking, kind: str, site_url: str = "", now=None) -
         )
         for channel in channels_for(booking, kind)
     ]
-    PlannedMessage.objects.bulk_create(rows)
-    return [row.pk for row in PlannedMessage.objects.filter(booking=booking, key=key)]
+    return [row.pk for row in PlannedMessage.objects.bulk_create(rows)]
 
 
 # --- Sending --------------------------------------------------------------------------
@@ -508,12 +508,9 @@ def _claim(message_id: int, now: datetime) -> bool:
     ).update(
         status=Status.SENDING,
         attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce("first_attempt_at", Value(now)),
         last_attempt_at=now,
     )
-    if claimed:
-        PlannedMessage.objects.filter(pk=message_id, first_attempt_at=None).update(
-            first_attempt_at=now
-        )
     return bool(claimed)
 
 

@@ -99,10 +99,6 @@ LATEST_RESTART_DAYS = 7
 EARLIEST_LAST_DOSE_DAYS = 30
 
 
-def appointment_day(booking: Booking) -> date | None:
-    return timezone.localdate(booking.starts_at) if booking.starts_at else None
-
-
 def _suggested_dates(day: date, pause_days: int) -> tuple[date, date]:
     """A pause of N days means N whole days without the medicine before the treatment
     day, so the last dose is N + 1 days before it; restart the day after the treatment.
@@ -116,7 +112,7 @@ def suggested_plan(booking: Booking) -> tuple[date | None, date | None]:
     The longest usual pause of the patient's medicines, counted back from the
     appointment day (see `_suggested_dates`).
     """
-    day = appointment_day(booking)
+    day = booking.appointment_day
     pauses = [medicine.default_pause_days for medicine in booking.anticoagulants.all()]
     if day is None or not pauses:
         return None, None
@@ -129,7 +125,7 @@ def suggested_lines(booking: Booking) -> list[dict]:
     A medicine that is not in the list has no usual pause: its line leaves the
     action and the dates for staff to fill in.
     """
-    day = appointment_day(booking)
+    day = booking.appointment_day
     lines = []
     for medicine in booking.anticoagulants.all():
         last, restart = _suggested_dates(day, medicine.default_pause_days) if day else (None, None)
@@ -187,7 +183,7 @@ def _check_plan_dates(booking: Booking, last: date | None, restart: date | None)
         errors["restart_date"] = _("A paused medicine needs the day to start again.")
     if errors:
         return errors
-    day = appointment_day(booking)
+    day = booking.appointment_day
     if day and last >= day:
         errors["last_dose_date"] = _("The last day to take it must be before the appointment.")
     if day and restart < day:
@@ -221,7 +217,7 @@ def plan_warnings(booking: Booking, lines) -> list[str]:
     a pause that starts so soon that the patient may not read the plan in time.
     `lines` are dicts as for `prepare_anticoagulant_plan`, or saved PlanLines.
     """
-    day = appointment_day(booking)
+    day = booking.appointment_day
     today = timezone.localdate()
     warnings = []
     for line in _paused(lines):

@@ -66,13 +66,9 @@ class Step:
         return str(STATE_LABELS[self.state])
 
 
-def appointment_day(booking: Booking) -> dt.date | None:
-    return timezone.localdate(booking.starts_at) if booking.starts_at else None
-
-
 def images_due(booking: Booking) -> dt.date | None:
     """A week before the appointment; without a time, a week before the patient's period ends."""
-    day = appointment_day(booking) or booking.latest_date
+    day = booking.appointment_day or booking.latest_date
     return day - dt.timedelta(days=IMAGES_DAYS_BEFORE) if day else None
 
 
@@ -102,7 +98,7 @@ def timeline(
     if "companion" in by_code:
         steps.append(companion_step(booking, by_code["companion"]))
     steps.append(appointment_step(booking))
-    last_day = appointment_day(booking) or dt.date.max
+    last_day = booking.appointment_day or dt.date.max
     return sorted(steps, key=lambda step: (step.date or last_day, RANK[step.code]))
 
 
@@ -173,7 +169,7 @@ def _passed(day: dt.date, today: dt.date) -> str:
 def companion_step(booking: Booking, item: Item) -> Step:
     """On the appointment day: the companion drives the patient home afterwards."""
     title = _("Someone to drive you home")
-    day = appointment_day(booking)
+    day = booking.appointment_day
     if item.state != checklist_module.DONE:
         return Step("companion", title, TO_DO, day, item.detail)
     if booking.companion_name:
@@ -191,6 +187,6 @@ def appointment_step(booking: Booking) -> Step:
         "appointment",
         _("Your appointment"),
         state,
-        appointment_day(booking),
+        booking.appointment_day,
         starts_at=booking.starts_at,
     )

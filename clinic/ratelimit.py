@@ -11,7 +11,8 @@ development without Redis, is serialised here with a file lock).
 When the cache fails (Redis down), the request does not fail: the attempt is counted
 in this process's memory instead, with the same limit and window. Each web-server
 process then counts on its own, so while the cache is down an address may get up
-to `limit` attempts per process. The cache error is logged at most once a minute.
+to `limit` attempts per process. The cache error is logged at most once a minute
+(clinic/degrade.py).
 """
 
 import fcntl
@@ -24,16 +25,16 @@ from contextlib import contextmanager
 from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
 
+from clinic import degrade
+
 logger = logging.getLogger(__name__)
 
-LOG_EVERY_SECONDS = 60
 LOCK_FILE = "ratelimit.lock"  # not a cache file: the cache's clear() leaves it alone
 
 MEMORY_MAX_KEYS = 10_000  # past this, counts of windows that are over are dropped
 
 _memory: dict[str, tuple[int, float]] = {}  # key -> (count, end of its window)
 _memory_lock = threading.Lock()
-_last_logged = float("-inf")
 
 
 def allow(scope: str, key: str, *, limit: int, seconds: int) -> bool:
@@ -48,8 +49,8 @@ def allow(scope: str, key: str, *, limit: int, seconds: int) -> bool:
     cache_key = f"ratelimit:{scope}:{key[:100]}:{window}"
     try:
         count = _count_in_cache(cache_key, seconds)
-    except Exception as error:  # noqa: BLE001 - any cache failure: count in memory
-        _log_cache_error(error, now)
+    except degrade.CACHE_ERRORS as error:
+        degrade.log_cache_error(logger, error, what="rate limits counted in this process")
         count = _count_in_memory(cache_key, (window + 1) * seconds, now)
     return count <= limit
 
@@ -95,22 +96,8 @@ def _count_in_memory(cache_key: str, ends: float, now: float) -> int:
         return count
 
 
-def _log_cache_error(error: Exception, now: float) -> None:
-    global _last_logged
-    with _memory_lock:
-        if now - _last_logged < LOG_EVERY_SECONDS:
-            return
-        _last_logged = now
-    logger.error(
-        "Rate limits: the cache failed (%s: %s); counting in this process's memory.",
-        type(error).__name__,
-        error,
-    )
-
-
 def reset_memory() -> None:
     """Forget the in-memory counts and when the last error was logged (for tests)."""
-    global _last_logged
     with _memory_lock:
         _memory.clear()
-        _last_logged = float("-inf")
+    degrade.reset()

@@ -72,9 +72,7 @@ def awaiting_review():
 
 def appointment_day(booking: Booking) -> date | None:
     """The confirmed day, else the first day the patient can come."""
-    if booking.starts_at:
-        return timezone.localdate(booking.starts_at)
-    return booking.earliest_date
+    return booking.appointment_day or booking.earliest_date
 
 
 def queue_sort_key(booking: Booking):

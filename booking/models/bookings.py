@@ -490,3 +490,8 @@ class Booking(models.Model):
     @property
     def plan_agreed(self) -> bool:
         return self.plan_agreed_at is not None
+
+    @property
+    def appointment_day(self):
+        """The local day of the appointment, or None before a time is set."""
+        return timezone.localdate(self.starts_at) if self.starts_at else None

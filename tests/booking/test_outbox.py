@@ -487,3 +487,27 @@ def test_retries_stop_at_the_kinds_deadline_when_it_comes_before_48_hours(dead_s
     assert row.status == Status.FAILED
     assert row.last_attempt_at <= booking.starts_at
     assert row.last_attempt_at >= booking.starts_at - timedelta(hours=1)
+
+
+def test_a_plan_agreed_just_under_48_hours_before_the_last_dose_asks_for_a_call():
+    agreed = at(2027, 3, 15, 0, 1)  # last dose day starts 17 March 00:00: 47 h 59 min
+    with time_machine.travel(agreed, tick=False):
+        booking = confirmed_booking(at(2027, 3, 20, 9))
+        agree_plan(booking, date(2027, 3, 17), date(2027, 3, 21), agreed_at=agreed)
+    reasons = set(PhoneTask.objects.filter(booking=booking).values_list("reason", flat=True))
+    assert reasons == {PhoneTask.Reason.PLAN_LATE}
+
+
+def test_the_send_messages_command_runs_one_pass_and_records_it():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with time_machine.travel(at(2027, 3, 1, 12), tick=False):
+        booking = BookingFactory()
+        outbox.record_event(booking=booking, kind="news")  # due, not yet sent
+        output = StringIO()
+        call_command("send_messages", stdout=output)
+    assert "1 messages sent" in output.getvalue()
+    assert outbox.last_pass_at() == at(2027, 3, 1, 12)
+    assert [row.status for row in rows(booking, "news")] == [Status.SENT]
