@@ -221,23 +221,6 @@ def pillow_bytes(size, fmt, **options) -> bytes:
     return out.getvalue()
 
 
-def pdf(objects: list[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def stream(body: bytes, extra: bytes = b"") -> bytes:
     return b"<< /Length %d %s >>\nstream\n" % (len(body), extra) + body + b"\nendstream"
 
@@ -262,12 +245,16 @@ def nested_pdf(levels=12, fan=10) -> bytes:
         objects.append(
             stream(body, b"/Type /XObject /Subtype /Form /BBox [0 0 400 400] " + resources)
         )
-    return pdf(objects)
+    from tests.booking.dicom_fixtures import pdf_of
+
+    return pdf_of(objects)
 
 
 def huge_image_pdf() -> bytes:
     data = zlib.compress(b"\0" * 100_000)
-    return pdf(
+    from tests.booking.dicom_fixtures import pdf_of
+
+    return pdf_of(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -50,10 +50,15 @@ def counted_scan_date(booking: Booking) -> date | None:
     The study the doctor chose (Booking.scan_study), else the newest study with a date,
     else the date the patient gave. Studies are not matched to the painful area: the
     DICOM body part ("CSPINE", "KNEE") and the patient's own words ("nakke") have no
-    reliable mapping, so the doctor chooses when the newest study is the wrong one.
+    reliable mapping, so the doctor chooses when the newest study is the wrong one. A
+    study whose patient differs from the booking's (booking/imaging/identity.py) never counts.
     Reads booking.studies.all(), so a list that prefetches "studies" costs one query.
     """
-    studies = [study for study in booking.studies.all() if study.study_date]
+    studies = [
+        study
+        for study in booking.studies.all()
+        if study.study_date and not study.differs_from(booking)
+    ]
     chosen = next((study for study in studies if study.pk == booking.scan_study_id), None)
     if chosen is not None:
         return chosen.study_date

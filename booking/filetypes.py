@@ -2,8 +2,12 @@
 
 Pure checks on a file on disk, used when a file arrives (booking/uploads.py) and
 again for each member of a zipped CD when it is processed (booking/imaging/). The
-name and the browser's content type are never trusted. Each check raises
-ValueError with the reason in the active language.
+name and the browser's content type are never trusted.
+
+Each check raises ValueError whose message is a Note (booking/imaging/notes.py): the
+English text and its parameters, put into words in the active language by str().
+The upload form shows str(exc) to the patient at once; the imaging worker keeps the
+Note as it is, so staff read it in their own language later.
 """
 
 import logging
@@ -17,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from booking import safezip
+from booking.imaging.notes import note as _
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ def clean_original_name(name: str) -> str:
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = name.strip().strip(".").strip()
     if not name:
-        name = _("unnamed file")
+        name = gettext("unnamed file")  # a name, not a reason: plain text
     if len(name) > 255:
         stem, dot, ext = name.rpartition(".")
         keep_ext = dot and 0 < len(ext) <= 10
@@ -100,6 +104,82 @@ def sniff_kind(head: bytes, size: int) -> str | None:
     return None
 
 
+# --- Files of a CD that are not needed -----------------------------------------------
+
+# What left_out_as() answers.
+VIEWER_PROGRAM = "viewer"
+SYSTEM_FILE = "system"
+
+# A hospital CD carries, beside the images, a viewer program so that it opens on any
+# computer: Windows programs and libraries, autorun and settings files, a web viewer
+# (HTML, scripts, styles, fonts), Java archives, installers, a Mac .app folder's parts.
+_VIEWER_EXTENSIONS = {
+    # programs, libraries, installers
+    "exe", "dll", "ocx", "sys", "drv", "cpl", "scr", "com", "bat", "cmd", "vbs", "ps1",
+    "sh", "msi", "msp", "mst", "cab", "jar", "class", "dylib", "so", "dmg", "pdb", "tlb",
+    # setup and settings
+    "inf", "ini", "cfg", "conf", "config", "manifest", "reg", "lic", "xml", "xsl",
+    "xslt", "xsd", "dtd", "json", "lng",
+    # a web viewer
+    "html", "htm", "xhtml", "js", "mjs", "css", "map", "swf", "svg", "woff", "woff2",
+    "ttf", "otf", "eot",
+    # help, icons, resources; the parts of a Mac .app folder
+    "chm", "hlp", "pak", "ico", "cur", "ani", "icns", "nib", "strings", "plist", "car",
+}  # fmt: skip
+_VIEWER_NAMES = {"pkginfo", "coderesources", "autorun"}  # Mac .app parts without extension
+# The viewer's own documents (a PDF manual is kept: a PDF may be the report).
+_VIEWER_DOCUMENT_STEMS = {
+    "readme", "read_me", "read me", "license", "licence", "eula", "copying", "notice",
+    "notices", "changelog", "version", "third_party_notices", "thirdpartynotices",
+}  # fmt: skip
+_VIEWER_DOCUMENT_EXTENSIONS = {"txt", "rtf"}
+# Archives that hold programs, never scans: a zip named so is the viewer, not a zipped CD.
+_PROGRAM_ARCHIVES = {"jar", "war", "ear", "apk", "xpi"}
+# Files a computer adds to folders by itself (Windows, macOS) and a CD's lock file.
+_SYSTEM_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", "lockfile"}
+# Programs by content: Windows (MZ), Linux (ELF), Mac (Mach-O, 32/64-bit, either
+# byte order, and universal), Java classes, Windows cabinets.
+_PROGRAM_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"MSCF",
+)
+
+
+def left_out_as(name: str, head: bytes, kind: str | None) -> str | None:
+    """Whether a file may be left out quietly, and why: VIEWER_PROGRAM, SYSTEM_FILE or None.
+
+    Patients choose a CD's whole folder; its viewer program is no image and needs no
+    refusal line each (the upload says once that it was left out). Content decides
+    first: anything sniff_kind accepts (`kind`) is kept whatever its name, except a
+    Java archive (a zip by content). Otherwise a program is known by its first bytes
+    (MZ for .exe and .dll, ELF, Mach-O), the rest of the viewer by its name. Anything
+    else (a Word file, a TIFF, a video) is refused as before: the patient may have
+    meant to send it. `name` is the file's name as sent; a folder part is ignored.
+    """
+    # The name as sent: clean_original_name() drops the leading dot of ".DS_Store".
+    base = str(name or "").replace("\\", "/").rsplit("/", 1)[-1].strip().lower()
+    stem, dot, extension = base.rpartition(".")
+    if not dot:
+        stem, extension = base, ""
+    if kind is not None:
+        return VIEWER_PROGRAM if kind == "zip" and extension in _PROGRAM_ARCHIVES else None
+    if base in _SYSTEM_NAMES or base.startswith("._"):  # "._x": macOS's AppleDouble files
+        return SYSTEM_FILE
+    if head.startswith(_PROGRAM_MAGIC):
+        return VIEWER_PROGRAM
+    if extension in _VIEWER_EXTENSIONS or base in _VIEWER_NAMES:
+        return VIEWER_PROGRAM
+    if extension in _VIEWER_DOCUMENT_EXTENSIONS and stem in _VIEWER_DOCUMENT_STEMS:
+        return VIEWER_PROGRAM
+    return None
+
+
 # --- Checks by kind ---------------------------------------------------------------
 
 
@@ -155,16 +235,33 @@ def check_zip(path: Path) -> ZipSummary:
     if summary.total_bytes > settings.ZIP_MAX_TOTAL_BYTES:
         raise ValueError(
             _("unpacked, the zip file would take more than %(size)s.")
-            % {"size": filesizeformat(settings.ZIP_MAX_TOTAL_BYTES)}
+            % {"size": size_text(settings.ZIP_MAX_TOTAL_BYTES)}
         )
-    if summary.total_bytes > max(compressed, 1) * settings.ZIP_MAX_RATIO:
+    # Judged by bytes, not by the ratio alone: a flat-colour screenshot of a few MB
+    # squeezes 170:1 and is harmless; only a squeeze that also unpacks to more than
+    # ZIP_RATIO_MIN_BYTES is refused.
+    if summary.total_bytes > safezip.ratio_limit(compressed):
         raise ValueError(
             _("the zip file unpacks to far more than its own size, which scan images never do.")
         )
     # The sizes above are the index's word; overlapping entries (one member's bytes
-    # listed many times) are refused here, the sizes are enforced while unpacking.
+    # listed many times) are refused here, and while unpacking no member gives more
+    # than its entry declares (booking/safezip.py), so the bytes written stay within
+    # what was judged here.
     safezip.check_layout(path)
     return summary
+
+
+def size_text(size: int) -> str:
+    """A size in whole units ("4 GB", "1536 MB", "1000 B"), the same in every language.
+
+    A Note keeps its parameters as they are and is shown later, perhaps in another
+    language: filesizeformat's "4,0 GB" (Danish) would then appear on an English page.
+    """
+    for unit, factor in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor and (size % factor == 0 or size >= 10 * factor):
+            return f"{round(size / factor)} {unit}"
+    return f"{size} B"
 
 
 def check_image(path: Path, kind: str) -> None:

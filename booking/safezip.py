@@ -10,7 +10,14 @@ at most its budget plus one chunk.
 
 Members are always addressed by their ZipInfo (their position in `infolist()`),
 never by name: two entries may share a name. Every check raises ZipRefused (a
-ValueError) with the reason in the active language.
+ValueError) whose message is a Note (booking/imaging/notes.py): str() gives the
+reason in the active language, the imaging worker keeps its text and parameters.
+
+A high compression ratio alone is no reason to refuse: a flat-colour screenshot of
+a few MB squeezes 170:1. What is refused is a squeeze past ZIP_MAX_RATIO that also
+unpacks to more than ZIP_RATIO_MIN_BYTES (ratio_limit), and anything past the
+absolute caps (ZIP_MAX_TOTAL_BYTES, ZIP_MAX_MEMBER_BYTES), counted in bytes
+actually produced.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import zlib
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+
+from booking.imaging.notes import note as _
 
 CHUNK = 256 * 1024  # bytes decompressed per step, and read per step
 LZMA_MAX_DICTIONARY = 64 * 1024 * 1024  # what xz's strongest preset uses
@@ -43,6 +51,17 @@ class ZipRefused(ValueError):
 
 def max_member_bytes() -> int:
     return int(getattr(settings, "ZIP_MAX_MEMBER_BYTES", settings.UPLOAD_MAX_FILE_BYTES))
+
+
+def ratio_limit(compressed: int) -> int:
+    """The most bytes `compressed` bytes may unpack to, judged by the ratio.
+
+    ZIP_MAX_RATIO times as many, but never less than ZIP_RATIO_MIN_BYTES: a bomb
+    harms by the bytes it unpacks to, and below that floor the bytes are few
+    whatever the ratio. Used for a whole zip (booking.filetypes.check_zip) and for
+    each member while it is unpacked (extract_member).
+    """
+    return max(max(compressed, 1) * settings.ZIP_MAX_RATIO, settings.ZIP_RATIO_MIN_BYTES)
 
 
 # --- The layout -------------------------------------------------------------------------
@@ -244,10 +263,12 @@ def extract_member(
     """Unpack one member to `target` within its limits; returns the bytes written.
 
     The limit is the smallest of: what the entry declares, ZIP_MAX_MEMBER_BYTES,
-    the remaining budget of the whole archive, and ZIP_MAX_RATIO times its
-    compressed size. `target` is removed when the member is refused.
+    the remaining budget of the whole archive, and ratio_limit() of its compressed
+    size (ZIP_MAX_RATIO times as many bytes, at least ZIP_RATIO_MIN_BYTES). It is
+    enforced on the bytes produced, whatever the index says. `target` is removed
+    when the member is refused.
     """
-    limit = min(max_member_bytes(), budget, max(info.compress_size, 1) * settings.ZIP_MAX_RATIO)
+    limit = min(max_member_bytes(), budget, ratio_limit(info.compress_size))
     try:
         with open(target, "wb") as out:
             return stream_member(archive, info, out.write, limit=limit)

@@ -11,6 +11,7 @@ request.POST or request.FILES before calling it.
 """
 
 import logging
+from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
@@ -22,7 +23,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from booking.filetypes import SYSTEM_FILE, VIEWER_PROGRAM
 from booking.uploads import (
+    NotNeeded,
     StreamingUploadHandler,
     UploadRejected,
     disk_is_low,
@@ -35,6 +38,9 @@ logger = logging.getLogger(__name__)
 FIELD_NAME = "files"
 # Refusals listed one by one in the page's messages; the rest are counted.
 MAX_MESSAGES = 10
+# Sent by static/js/upload.js with each batch: the viewer files its earlier batches
+# left out, so that the notice counts the whole CD (display only, never trusted).
+VIEWER_BEFORE_FIELD = "viewer_files_before"
 
 accepts_uploads = csrf_exempt
 """Decorator for views that call handle_upload (which checks the CSRF token itself)."""
@@ -66,13 +72,28 @@ def describe(upload) -> dict:
     return data
 
 
+def viewer_program_notice(count: int, *, images_received: bool = False) -> str:
+    """The one calm line about a CD's viewer program, left out (no refusal: nothing is lost)."""
+    text = ngettext(
+        "The CD's viewer program (%(count)d file) is not needed and was left out.",
+        "The CD's viewer program (%(count)d files) is not needed and was left out.",
+        count,
+    ) % {"count": count}
+    if images_received:
+        text += " " + _("Your images were received.")
+    return text
+
+
 def handle_upload(request, booking, *, redirect_to: str | None = None):
     """Keep every acceptable file under the field "files" on the booking.
 
-    Answers JSON {"accepted": [...], "refused": [{"name", "reason"}]} when the
-    request asks for JSON (Accept: application/json or X-Requested-With), else a
-    303 redirect back (to `redirect_to`, the same-site Referer or this URL) with a
-    message naming each refused file.
+    Answers JSON {"accepted": [...], "refused": [{"name", "reason"}], "left_out":
+    {"viewer": n, "system": n}, "notice": "..."} when the request asks for JSON
+    (Accept: application/json or X-Requested-With), else a 303 redirect back (to
+    `redirect_to`, the same-site Referer or this URL) with a message naming each
+    refused file. A CD's viewer program is not refused file by file: it is counted
+    and mentioned once ("notice", only when there is one), and a folder's system
+    files (Thumbs.db, .DS_Store) are left out without a word.
     """
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -124,20 +145,33 @@ def _checked_upload(request, booking, handler, redirect_to):
     files = request.FILES.getlist(FIELD_NAME)
     accepted = []
     refused = [{"name": name, "reason": reason} for name, reason in handler.refused]
+    left_out = Counter()
     user = getattr(request, "user", None)
     for uploaded_file in files:
         try:
             upload = save_upload(booking=booking, uploaded_file=uploaded_file, user=user)
+        except NotNeeded as exc:
+            left_out[exc.why] += 1
         except UploadRejected as exc:
             refused.append({"name": exc.name, "reason": exc.reason})
         else:
             accepted.append(describe(upload))
 
-    if not accepted and not refused:
+    if not files and not refused:
         return _failure(request, redirect_to, _("Choose one or more files first."))
+    viewer = left_out[VIEWER_PROGRAM]
 
     if wants_json(request):
-        return JsonResponse({"accepted": accepted, "refused": refused})
+        data = {
+            "accepted": accepted,
+            "refused": refused,
+            "left_out": {"viewer": viewer, "system": left_out[SYSTEM_FILE]},
+        }
+        viewer_total = viewer + _count_field(request, VIEWER_BEFORE_FIELD)
+        if viewer_total:
+            # Without "Your images were received": the script knows whether any were.
+            data["notice"] = viewer_program_notice(viewer_total)
+        return JsonResponse(data)
 
     if accepted:
         messages.success(
@@ -147,6 +181,8 @@ def _checked_upload(request, booking, handler, redirect_to):
             )
             % {"count": len(accepted)},
         )
+    if viewer:
+        messages.info(request, viewer_program_notice(viewer, images_received=bool(accepted)))
     for item in refused[:MAX_MESSAGES]:
         messages.error(
             request,
@@ -165,3 +201,12 @@ def _checked_upload(request, booking, handler, redirect_to):
             % {"count": rest},
         )
     return _back(request, redirect_to)
+
+
+def _count_field(request, name: str) -> int:
+    """A small count sent by the page's script; 0 when missing or not a sane number."""
+    try:
+        value = int(request.POST.get(name, 0))
+    except (TypeError, ValueError):
+        return 0
+    return value if 0 <= value <= 1_000_000 else 0

@@ -11,6 +11,10 @@ ZIP_MAX_RATIO, ZIP_MAX_ENTRIES. Until it is sent, a draft holds at most
 DRAFT_MAX_BYTES and DRAFT_MAX_FILES (counted from the Upload rows' sizes), and no
 file is taken while the private storage's disk has less than UPLOAD_MIN_FREE_BYTES free.
 
+A CD's viewer program (programs, autorun and settings files, a web viewer) and the
+files a computer adds to folders are left out without a refusal (NotNeeded, judged by
+booking.filetypes.left_out_as); the upload view says once how many were left out.
+
 Decoding (DICOM pixel data, previews, unpacking zips) comes later and applies its
 own limits while it reads (booking/safezip.py, booking/imaging/dicom.py): the zip
 check here reads the index and the local headers (overlapping entries are refused)
@@ -38,10 +42,12 @@ from django.utils.translation import ngettext
 from booking.filetypes import (
     EXTENSIONS,
     HEADER_BYTES,
+    VIEWER_PROGRAM,
     check_image,
     check_pdf,
     check_zip,
     clean_original_name,
+    left_out_as,
     sniff_kind,
 )
 from booking.imaging.processing import enqueue_processing
@@ -64,6 +70,25 @@ class UploadRejected(Exception):
             "reason": reason,
         }
         super().__init__(self.message)
+
+
+class NotNeeded(UploadRejected):
+    """A file not kept because nothing in it is needed: no refusal, so no red line.
+
+    `why` is booking.filetypes.VIEWER_PROGRAM (part of a CD's viewer program) or
+    SYSTEM_FILE (Thumbs.db, .DS_Store...). The patient's upload says once how many
+    files of the viewer were left out (booking/upload_views.py). It is an
+    UploadRejected so that callers which only know refusals (the admin's "add
+    files") still say that the file was not kept, and why.
+    """
+
+    def __init__(self, name: str, why: str):
+        self.why = why
+        if why == VIEWER_PROGRAM:
+            reason = _("it belongs to the CD's viewer program, which is not needed.")
+        else:
+            reason = _("it is a file the computer adds to folders, which is not needed.")
+        super().__init__(name, reason)
 
 
 def refusal_reason_for_type() -> str:
@@ -300,22 +325,27 @@ def save_upload(*, booking, uploaded_file, user=None):
     """Check one uploaded file and keep it on the booking; returns the Upload.
 
     Raises UploadRejected (message in the active language, naming the file) when
-    the file is not accepted; its temporary copy is then deleted.
+    the file is not accepted, or its subclass NotNeeded for a file left out quietly
+    (a CD's viewer program); its temporary copy is then deleted. A DICOMDIR (the
+    CD's index) is DICOM by content and so accepted like any other DICOM file.
     """
     name = clean_original_name(uploaded_file.name)
     path = _spool(uploaded_file)
     moved = False
     try:
         size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            head = handle.read(HEADER_BYTES)
+        kind = sniff_kind(head, size) if size else None
+        why = left_out_as(uploaded_file.name, head, kind)
+        if why is not None:
+            raise NotNeeded(name, why)
         if size == 0:
             raise UploadRejected(name, _("the file is empty."))
         if size > settings.UPLOAD_MAX_FILE_BYTES:
             raise UploadRejected(name, too_large_reason())
         if booking.uploads.count() >= settings.UPLOAD_MAX_FILES_PER_BOOKING:
             raise UploadRejected(name, too_many_reason())
-        with open(path, "rb") as handle:
-            head = handle.read(HEADER_BYTES)
-        kind = sniff_kind(head, size)
         if kind is None:
             raise UploadRejected(name, refusal_reason_for_type())
         nested = []
@@ -326,7 +356,7 @@ def save_upload(*, booking, uploaded_file, user=None):
                 check_pdf(Path(path), size)
             elif kind == "zip":
                 nested = check_zip(Path(path)).nested_archives
-        except ValueError as exc:
+        except ValueError as exc:  # its message is a Note: str() puts it into words now
             raise UploadRejected(name, str(exc)) from exc
 
         stored = f"bookings/{booking.pk}/{secrets.token_urlsafe(18)}{EXTENSIONS[kind]}"

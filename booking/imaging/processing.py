@@ -5,19 +5,23 @@ once the upload's row is committed. The task identifies the file by its content
 (booking.filetypes.sniff_kind), and:
 
 * DICOM: reads it (booking/imaging/dicom.py), groups images into Study / Series / Instance
-  by their UIDs, one Instance (with a PNG preview and a WebP thumbnail) per frame;
+  by their UIDs, one Instance (with a PNG preview, a WebP thumbnail, the values for the
+  viewer's free window and a rendition per window preset) per frame; the study keeps
+  whose scan it is (booking/imaging/identity.py); a structured report (SR) is kept as
+  readable lines and an encapsulated PDF as a report (booking/imaging/reports.py);
 * zip (a CD): checked again with booking.filetypes.check_zip, then unpacked member by
   member (addressed by index, booking/safezip.py) to a private temporary folder with
   running limits (bytes actually written, ratio, entries, time); nested archives are
   not followed (noted as refused); the DICOMDIR index and the viewer software of a CD
-  are skipped;
+  are skipped quietly; a PDF on the CD is kept as a report;
 * JPEG / PNG / HEIC photos: a preview with the EXIF orientation applied and no
   metadata at all (no GPS); Pillow's decompression-bomb limit stays on;
 * PDF: a preview of the first page (pypdfium2; forms and JavaScript are never run),
   after booking.filetypes.check_pdf_complexity.
 
-Every failure of one file (or zip member) is written to Upload.processing_note and
-the rest is still processed. The booking itself is only touched to fill its
+Every failure of one file (or zip member) is written to Upload.notes (as messages and
+parameters, translated when shown; Upload.processing_note keeps them in English) and the
+rest is still processed. The booking itself is only touched to fill its
 scan_date / scan_modality when the patient left them empty.
 
 The worker never reads a patient's file itself: `run_processing` runs `child_entry`
@@ -49,9 +53,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
 from booking import safezip
@@ -62,20 +65,27 @@ from booking.filetypes import (
     check_zip,
     sniff_kind,
 )
-from booking.imaging import dicom, sandbox, services
-from booking.models import Booking, Instance, Series, Study, Upload
+from booking.imaging import dicom, identity, reports, sandbox, services
+from booking.imaging.notes import Note, as_note
+from booking.imaging.notes import note as _
+from booking.models import Booking, Instance, Report, Series, Study, Upload
 from booking.storage import make_work_dir, private_storage, remove_abandoned_work_dirs
 from clinic.tasks import retry_later
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SECONDS = 600  # per upload; members left over are noted, not processed
+DEFAULT_REPORT_MAX_BYTES = 50 * 1024 * 1024  # a PDF report (loose in a zip or inside DICOM)
 # A file whose child was killed (memory, time, CPU) or that wrote past the byte cap.
 TOO_COMPLEX = _("too complex to process safely.")
 
 
 def max_seconds() -> float:
     return float(getattr(settings, "IMAGING_MAX_SECONDS", DEFAULT_MAX_SECONDS))
+
+
+def report_max_bytes() -> int:
+    return int(getattr(settings, "IMAGING_REPORT_MAX_BYTES", DEFAULT_REPORT_MAX_BYTES))
 
 
 # --- Results --------------------------------------------------------------------
@@ -86,20 +96,28 @@ class Outcome:
     """What one upload gave: counts and the notes for staff."""
 
     images: int = 0
-    refused: list[str] = field(default_factory=list)  # "name: reason"
+    reports: int = 0
+    refused: list[Note] = field(default_factory=list)  # each about its file (path in the CD)
     ignored: int = 0  # CD viewer software, indexes, other non-image files
     preview: tuple[bytes, str] | None = None  # photo / PDF: (data, extension)
-    notes: list[str] = field(default_factory=list)  # informational, not refusals
+    notes: list[Note] = field(default_factory=list)  # informational, not refusals
+    index: bool = False  # the upload is only a CD's index (DICOMDIR)
 
     def refuse(self, name: str, reason) -> None:
-        self.refused.append(f"{name}: {reason}" if name else str(reason))
+        self.refused.append(as_note(reason, name))
 
 
 class Sink:
-    """Receives each rendered DICOM file; imaging's DB sink or the benchmark's."""
+    """Receives each rendered DICOM file and each report; imaging's DB sink or the benchmark's."""
 
-    def add_dicom(self, member: str, result: dicom.RenderResult) -> None:  # pragma: no cover
-        raise NotImplementedError
+    renditions = True  # render every window preset of each frame (the viewer's presets)
+
+    def add_dicom(self, member: str, result: dicom.RenderResult, ident=None) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def add_report(self, member: str, info, ident, report: dict) -> None:
+        """A report: {"kind": "sr"|"pdf", "title", "date", "lines", "truncated",
+        "document": PDF bytes or None, "preview": WebP bytes or None, "note": Note or None}."""
 
 
 # --- Photos and PDFs -----------------------------------------------------------------
@@ -207,19 +225,107 @@ def _process_dicom(path, member: str, display: str, sink: Sink, outcome: Outcome
     try:
         ds, info = dicom.read_header(path)
         if info.is_dicomdir:
-            outcome.ignored += 1  # the CD's index: not an image, not an error
+            if member:
+                outcome.ignored += 1  # the CD's index: not an image, not an error
+            else:
+                outcome.index = True  # sent on its own: said quietly, never a refusal
             return
-        result = dicom.render_file(path, ds, info)
+        ident = identity.read_identity(ds)
+        if info.kind == "sr":
+            _process_sr(ds, info, ident, member, display, sink, outcome)
+            return
+        if info.kind == "pdf":
+            _process_encapsulated_pdf(path, ds, info, ident, member, display, sink, outcome)
+            return
+        result = dicom.render_file(path, ds, info, renditions=getattr(sink, "renditions", True))
     except dicom.DicomError as exc:
         outcome.refuse(display, exc.reason)
         return
-    sink.add_dicom(member, result)
+    sink.add_dicom(member, result, ident)
     outcome.images += len(result.frames)
+    name = display or "DICOM"
+    if result.sampled_from:
+        outcome.notes.append(
+            _("%(name)s: %(count)d of its %(total)d frames, evenly spaced, are shown.")
+            % {"name": name, "count": len(result.frames), "total": result.sampled_from}
+        )
     if result.skipped_frames:
         outcome.notes.append(
-            str(_("%(name)s: %(count)d frames without a preview."))
-            % {"name": display or "DICOM", "count": result.skipped_frames}
+            _("%(name)s: %(count)d frames without a preview.")
+            % {"name": name, "count": result.skipped_frames}
         )
+
+
+def _process_sr(ds, info, ident, member, display, sink, outcome) -> None:
+    """A structured report (SR): kept as readable lines under its study."""
+    try:
+        content = reports.read_sr(ds)
+    except reports.ReportError as exc:
+        outcome.refuse(display, exc.reason)
+        return
+    sink.add_report(
+        member,
+        info,
+        ident,
+        {
+            "kind": "sr",
+            "title": content.get("title", ""),
+            "date": info.study_date,
+            "lines": content.get("lines", []),
+            "truncated": bool(content.get("truncated")),
+            "document": None,
+            "preview": None,
+            "note": None,
+        },
+    )
+    outcome.reports += 1
+
+
+def _pdf_report(data: bytes, work_dir: Path, title: str) -> dict:
+    """A PDF report: the document, and a preview of its first page through the safe PDF path."""
+    report = {
+        "kind": "pdf",
+        "title": title[:200],
+        "date": None,
+        "lines": [],
+        "truncated": False,
+        "document": data,
+        "preview": None,
+        "note": None,
+    }
+    target = work_dir / f"{secrets.token_hex(8)}.pdf"
+    try:
+        target.write_bytes(data)
+        check_pdf_complexity(target)
+        report["preview"] = pdf_preview(target)
+    except ValueError as exc:
+        report["note"] = as_note(exc)
+    finally:
+        target.unlink(missing_ok=True)
+    return report
+
+
+def _process_encapsulated_pdf(path, ds, info, ident, member, display, sink, outcome) -> None:
+    try:
+        data = reports.encapsulated_pdf(ds, max_bytes=report_max_bytes())
+    except reports.ReportError as exc:
+        outcome.refuse(display, exc.reason)
+        return
+    work_dir = Path(path).parent
+    report = _pdf_report(data, work_dir, reports.report_title(ds) or PurePosixPath(member).name)
+    report["date"] = info.study_date
+    sink.add_report(member, info, ident, report)
+    outcome.reports += 1
+
+
+def _process_pdf_member(target: Path, name: str, written: int, sink, outcome) -> None:
+    """A PDF on the CD (e.g. REPORT.PDF): a report of the upload, with no study."""
+    if written > report_max_bytes():
+        outcome.refuse(name, _("the PDF report is too large to keep."))
+        return
+    data = target.read_bytes()
+    sink.add_report(name, None, None, _pdf_report(data, target.parent, PurePosixPath(name).name))
+    outcome.reports += 1
 
 
 def _process_zip(
@@ -270,6 +376,8 @@ def _process_zip(
                         outcome.refuse(name, _("a zip inside the zip is not opened."))
                     elif kind == "dicom":
                         _process_dicom(target, name, name, sink, outcome)
+                    elif kind == "pdf":
+                        _process_pdf_member(target, name, written, sink, outcome)
                     else:
                         outcome.ignored += 1  # viewer software, autorun, reports on the CD
                 except ValueError as exc:
@@ -337,8 +445,8 @@ def process_path(
                     outcome.preview = (pdf_preview(path), "webp")
                 except ValueError as exc:
                     outcome.notes.append(
-                        str(_("No preview of the PDF: %(reason)s Download it to read it."))
-                        % {"reason": exc}
+                        _("No preview of the PDF: %(reason)s Download it to read it.")
+                        % {"reason": as_note(exc)}
                     )
         finally:
             progress.end(0, outcome)
@@ -366,8 +474,9 @@ def process_path(
 class _ChildReport(Progress, Sink):
     """In the child: sends each file's results and the outcome's growth to the worker.
 
-    CT frames also get their window presets rendered here, from the file on disk, so
-    the viewer only serves stored renditions (the web process never decodes).
+    Each frame comes with its window presets rendered from the same decoded pixels
+    (booking/imaging/dicom.py), so the viewer only serves stored renditions and the web
+    process never decodes.
     """
 
     def __init__(self, reporter):
@@ -396,11 +505,12 @@ class _ChildReport(Progress, Sink):
     def flush(self, outcome: Outcome) -> None:
         sent = self.sent
         delta = {
-            "refused": [str(r) for r in outcome.refused[sent["refused"] :]],
-            "notes": [str(n) for n in outcome.notes[sent["notes"] :]],
+            "refused": outcome.refused[sent["refused"] :],
+            "notes": outcome.notes[sent["notes"] :],
             "ignored": outcome.ignored - sent["ignored"],
             "images": outcome.images - sent["images"],
             "preview": outcome.preview if outcome.preview and not sent["preview"] else None,
+            "index": outcome.index,
         }
         sent.update(
             refused=len(outcome.refused),
@@ -411,23 +521,13 @@ class _ChildReport(Progress, Sink):
         )
         self.reporter.send(("outcome", delta))
 
-    def add_dicom(self, member, result):
-        info = result.info
-        presets = services.presets_apply(info.modality) and info.samples == 1
+    def add_dicom(self, member, result, ident=None):
         for frame in result.frames:
-            renditions = {}
-            if presets and self.path is not None:
-                for preset in services.window_presets():
-                    if preset.center is None:
-                        continue
-                    try:
-                        renditions[preset.code] = dicom.render_windowed(
-                            str(self.path), frame.frame, preset.center, preset.width
-                        )
-                    except dicom.DicomError as exc:
-                        logger.info("preset %s not rendered: %s", preset.code, exc)
-            self.reporter.send(("frame", member, info, frame, renditions))
-        self.reporter.send(("dicom", member, info))
+            self.reporter.send(("frame", member, result.info, frame))
+        self.reporter.send(("dicom", member, result.info, ident))
+
+    def add_report(self, member, info, ident, report):
+        self.reporter.send(("report", member, info, ident, report))
 
 
 def child_entry(job: dict, start: int, reporter) -> None:
@@ -448,6 +548,15 @@ def child_entry(job: dict, start: int, reporter) -> None:
 
 
 # --- Database side -------------------------------------------------------------------
+
+
+def _stored_pn(ident: identity.PatientIdentity) -> str:
+    """The name as Study.patient_name keeps it: the DICOM person name ("^" between parts)."""
+    if ident.pn:
+        return ident.pn
+    if ident.family:
+        return f"{ident.family}^{ident.given}" if ident.given else ident.family
+    return ident.given or ident.name
 
 
 class DatabaseSink(Sink):
@@ -471,38 +580,41 @@ class DatabaseSink(Sink):
             f"{self.folder}/{secrets.token_urlsafe(18)}.{ext}", ContentFile(data)
         )
 
-    def _study(self, info: dicom.DicomInfo):
+    def _study(self, info: dicom.DicomInfo, ident: identity.PatientIdentity | None):
         uid = info.study_uid or "unknown"
         study = self.studies.get(uid)
-        if study is None:
-            study, created = Study.objects.get_or_create(
-                booking_id=self.upload.booking_id,
-                study_uid=uid,
-                defaults={
-                    "study_date": info.study_date,
-                    "modality": info.modality,
-                    "body_part": info.body_part,
-                    "description": info.study_description,
-                },
+        if study is not None:
+            return study
+        known = {
+            "study_date": info.study_date,
+            "modality": info.modality,
+            "body_part": info.body_part,
+            "description": info.study_description,
+        }
+        if ident is not None:
+            known.update(
+                patient_name=_stored_pn(ident)[:200],
+                patient_birth_date=ident.birth_date,
+                patient_sex=ident.sex[:1],
+                institution=ident.institution[:200],
+                charset_note=(ident.charset_note or "")[:200],
             )
-            if not created:
-                changed = []
-                for attr, value in (
-                    ("study_date", info.study_date),
-                    ("modality", info.modality),
-                    ("body_part", info.body_part),
-                    ("description", info.study_description),
-                ):
-                    if value and not getattr(study, attr):
-                        setattr(study, attr, value)
-                        changed.append(attr)
-                if changed:
-                    study.save(update_fields=changed)
-            self.studies[uid] = study
+        study, created = Study.objects.get_or_create(
+            booking_id=self.upload.booking_id, study_uid=uid, defaults=known
+        )
+        if not created:
+            changed = [attr for attr, value in known.items() if value and not getattr(study, attr)]
+            for attr in changed:
+                setattr(study, attr, known[attr])
+            if changed:
+                study.save(update_fields=changed)
+        if ident is not None and ident.patient_id and not services.patient_id(study):
+            services.store_patient_id(study, ident.patient_id)
+        self.studies[uid] = study
         return study
 
-    def _series(self, info: dicom.DicomInfo):
-        study = self._study(info)
+    def _series(self, info: dicom.DicomInfo, ident=None):
+        study = self._study(info, ident)
         key = (study.pk, info.series_uid or "unknown")
         series = self.series.get(key)
         if series is None:
@@ -519,12 +631,16 @@ class DatabaseSink(Sink):
             self.series[key] = series
         return series
 
-    def add_frame(self, member: str, info: dicom.DicomInfo, frame, renditions: dict) -> None:
+    def add_frame(self, member: str, info: dicom.DicomInfo, frame) -> None:
         preview = self._save(frame.preview, frame.preview_format)
         names = [preview]
         thumbnail = self._save(frame.thumbnail, frame.thumbnail_format)
         names.append(thumbnail)
-        for code, png in renditions.items():
+        raw = ""
+        if getattr(frame, "raw", None):
+            raw = self._save(frame.raw, "png")
+            names.append(raw)
+        for code, png in (getattr(frame, "renditions", None) or {}).items():
             names.append(
                 services.store_rendition(
                     services.rendition_path(self.upload.booking_id, preview, code), png
@@ -538,18 +654,26 @@ class DatabaseSink(Sink):
             frame=frame.frame,
             rows=frame.rows,
             columns=frame.columns,
+            slice_position=getattr(frame, "position", None),
+            acquisition=(getattr(frame, "acquisition", "") or "")[:32],
             window_center=frame.window_center,
             window_width=frame.window_width,
+            default_window=getattr(frame, "default_code", "") or "",
+            presets=list(getattr(frame, "presets", None) or []),
             preview=preview,
             thumbnail=thumbnail,
+            raw=raw,
+            raw_offset=getattr(frame, "raw_offset", 0.0) or 0.0,
+            raw_scale=getattr(frame, "raw_scale", 1.0) or 1.0,
+            invert=bool(getattr(frame, "invert", False)),
         )
         self.pending.append((instance, names))
 
-    def add_instances(self, info: dicom.DicomInfo) -> int:
+    def add_instances(self, info: dicom.DicomInfo, ident=None) -> int:
         """The file's frames are all here: their rows go in. Returns how many."""
         if not self.pending:
             return 0
-        series = self._series(info)
+        series = self._series(info, ident)
         rows = [instance for instance, _names in self.pending]
         for instance in rows:
             instance.series = series
@@ -563,10 +687,30 @@ class DatabaseSink(Sink):
                 self.storage.delete(name)
         self.pending = []
 
-    def add_dicom(self, member: str, result: dicom.RenderResult) -> None:
+    def add_dicom(self, member: str, result: dicom.RenderResult, ident=None) -> None:
         for frame in result.frames:
-            self.add_frame(member, result.info, frame, {})
-        self.add_instances(result.info)
+            self.add_frame(member, result.info, frame)
+        self.add_instances(result.info, ident)
+
+    def add_report(self, member: str, info, ident, report: dict) -> None:
+        study = self._study(info, ident) if info is not None else None
+        document = self._save(report["document"], "pdf") if report.get("document") else ""
+        preview = self._save(report["preview"], "webp") if report.get("preview") else ""
+        note = report.get("note")
+        Report.objects.create(
+            booking_id=self.upload.booking_id,
+            study=study,
+            upload=self.upload,
+            member=member[:500],
+            kind=report["kind"],
+            title=(report.get("title") or "")[:200],
+            report_date=report.get("date"),
+            lines=report.get("lines") or [],
+            truncated=bool(report.get("truncated")),
+            document=document,
+            preview=preview,
+            note=note.data() if isinstance(note, Note) else None,
+        )
 
     def finish(self):
         for series in Series.objects.filter(pk__in=[s.pk for s in self.series.values()]).annotate(
@@ -585,16 +729,21 @@ class UploadHandler(sandbox.Handler):
     def message(self, payload) -> None:
         kind = payload[0]
         if kind == "frame":
-            _kind, member, info, frame, renditions = payload
-            self.sink.add_frame(member, info, frame, renditions)
+            _kind, member, info, frame = payload
+            self.sink.add_frame(member, info, frame)
         elif kind == "dicom":
             # Counted from the rows written, not from the child's word.
-            self.outcome.images += self.sink.add_instances(payload[2])
+            self.outcome.images += self.sink.add_instances(payload[2], payload[3])
+        elif kind == "report":
+            _kind, member, info, ident, report = payload
+            self.sink.add_report(member, info, ident, report)
+            self.outcome.reports += 1
         elif kind == "outcome":
             delta = payload[1]
-            self.outcome.refused += delta["refused"]
-            self.outcome.notes += delta["notes"]
+            self.outcome.refused += [as_note(item) for item in delta["refused"]]
+            self.outcome.notes += [as_note(item) for item in delta["notes"]]
             self.outcome.ignored += delta["ignored"]
+            self.outcome.index = self.outcome.index or delta.get("index", False)
             if delta["preview"]:
                 self.outcome.preview = delta["preview"]
 
@@ -608,40 +757,46 @@ class UploadHandler(sandbox.Handler):
 
 
 def _forget_previous(upload) -> None:
-    """A rerun (retry) starts clean: this upload's previews, renditions and instances go."""
+    """A rerun (retry) starts clean: this upload's previews, renditions, reports and rows go."""
     storage = private_storage()
     for instance in upload.instances.all():
-        for name in (instance.preview.name, instance.thumbnail.name):
+        names = [instance.preview.name, instance.thumbnail.name, instance.raw.name]
+        if instance.preview.name:
+            names += [
+                services.rendition_path(upload.booking_id, instance.preview.name, preset.code)
+                for preset in services.instance_presets(instance)
+            ]
+        for name in names:
+            if name and storage.exists(name):
+                storage.delete(name)
+    for report in upload.reports.all():
+        for name in (report.document.name, report.preview.name):
             if name:
                 storage.delete(name)
-        if instance.preview.name:
-            for preset in services.window_presets():
-                if preset.center is None:
-                    continue
-                name = services.rendition_path(
-                    upload.booking_id, instance.preview.name, preset.code
-                )
-                if storage.exists(name):
-                    storage.delete(name)
     upload.instances.all().delete()
+    upload.reports.all().delete()
     Series.objects.filter(study__booking_id=upload.booking_id, instances__isnull=True).delete()
-    Study.objects.filter(booking_id=upload.booking_id, series__isnull=True).delete()
+    Study.objects.filter(
+        booking_id=upload.booking_id, series__isnull=True, reports__isnull=True
+    ).delete()
     if upload.preview:
         storage.delete(upload.preview.name)
         upload.preview = ""
 
 
 def fill_scan_details(booking_id: int) -> None:
-    """The most recent study's date and modality fill the booking's empty scan fields."""
-    study = (
-        Study.objects.filter(booking_id=booking_id, study_date__isnull=False)
-        .order_by("-study_date", "pk")
-        .first()
-    )
-    if study is None:
-        return
+    """The most recent study's date and modality fill the booking's empty scan fields.
+
+    A study whose patient differs from the booking's never sets them.
+    """
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking_id)
+        studies = Study.objects.filter(booking_id=booking_id, study_date__isnull=False).order_by(
+            "-study_date", "pk"
+        )
+        study = next((s for s in studies if not s.differs_from(booking)), None)
+        if study is None:
+            return
         changed = []
         if booking.scan_date is None:
             booking.scan_date = study.study_date
@@ -711,31 +866,33 @@ def run_processing(upload_id: int) -> sandbox.Report | None:
     if outcome.preview:
         data, ext = outcome.preview
         upload.preview = sink._save(data, ext)
-    used = outcome.images or outcome.preview is not None
+    used = outcome.images or outcome.reports or outcome.preview is not None or outcome.index
     if outcome.refused and used:
         upload.processing = Upload.Processing.PARTLY
     elif outcome.refused or (not used and upload.kind != Upload.Kind.PDF):
         upload.processing = Upload.Processing.REFUSED
     else:
         upload.processing = Upload.Processing.DONE
-    lines = []
+    notes: list[Note] = []
     if upload.processing == Upload.Processing.REFUSED and not outcome.refused:
-        lines.append(str(_("No image was found in this file.")))
-    lines += [str(r) for r in outcome.refused[:200]]
+        notes.append(_("No image was found in this file."))
+    notes += outcome.refused[:200]
     if len(outcome.refused) > 200:
-        lines.append(
-            str(_("... and %(count)d more refused.")) % {"count": len(outcome.refused) - 200}
-        )
-    lines += outcome.notes
+        notes.append(_("... and %(count)d more refused.") % {"count": len(outcome.refused) - 200})
+    notes += outcome.notes
+    if outcome.index:
+        notes.append(_("This is the CD's index (DICOMDIR): it holds no images and is not needed."))
     if outcome.ignored:
-        lines.append(
-            str(_("%(count)d other files (CD index, viewer software) were skipped."))
+        notes.append(
+            _("%(count)d other files (CD index, viewer software) were skipped.")
             % {"count": outcome.ignored}
         )
-    upload.processing_note = "\n".join(lines)
+    upload.notes = [note.data() for note in notes]
+    with translation.override("en"):
+        upload.processing_note = "\n".join(str(note) for note in notes)
     upload.processed_at = timezone.now()
-    upload.save(update_fields=["processing", "processing_note", "processed_at", "preview"])
-    if outcome.images:
+    upload.save(update_fields=["processing", "processing_note", "notes", "processed_at", "preview"])
+    if outcome.images or outcome.reports:
         fill_scan_details(upload.booking_id)
     return report
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
 from booking import tasks
 from booking.checklist import MISSING, Item
@@ -28,6 +28,7 @@ from booking.models import (
     ImagingAccess,
     ImagingReview,
     Instance,
+    Report,
     Series,
     Study,
     Upload,
@@ -109,38 +110,47 @@ def age_on(study_date: date | None, day: date | None) -> str:
 
 
 # --- Window presets -------------------------------------------------------------------------
+#
+# Every image carries the windows the processing found for it (Instance.presets, made by
+# booking/imaging/dicom.py): the file's own windows, for CT the standard Hounsfield
+# presets, and an automatic one; none for colour. The preview shows Instance.default_window;
+# each other window was rendered by the processing and stored beside it (a rendition).
 
 
 @dataclass(frozen=True)
 class Preset:
     code: str
     label: str
-    center: float | None  # None: the file's own window (the pre-rendered preview)
+    center: float | None  # None: a lookup table from the file (only its rendition shows it)
     width: float | None
+    function: str = "LINEAR"
 
 
-def window_presets() -> list[Preset]:
-    """The file's own window first, then the standard CT presets of booking/imaging/dicom.py."""
-    return [Preset("default", gettext_lazy("Default"), None, None)] + [
-        Preset(p["key"], p["label"], float(p["center"]), float(p["width"]))
-        for p in dicom.WINDOW_PRESETS
-    ]
+def _preset(item: dict) -> Preset:
+    return Preset(
+        str(item.get("code", "")),
+        str(item.get("label", "")),
+        item.get("center"),
+        item.get("width"),
+        str(item.get("function") or "LINEAR"),
+    )
+
+
+def instance_presets(instance: Instance) -> list[Preset]:
+    """The windows this image can be shown in, the one its preview shows among them."""
+    return [_preset(item) for item in (instance.presets or []) if item.get("code")]
 
 
 def preset_by_code(code: str) -> Preset:
-    for preset in window_presets():
-        if preset.code == code:
-            return preset
-    return window_presets()[0]
-
-
-def presets_apply(modality: str) -> bool:
-    """Hounsfield windows mean something for CT only."""
-    return (modality or "").upper() == "CT"
+    """A standard CT preset by its key (soft_tissue, bone, lung, brain, spine)."""
+    for item in dicom.WINDOW_PRESETS:
+        if item["key"] == code:
+            return Preset(code, str(item["label"]), float(item["center"]), float(item["width"]))
+    raise KeyError(code)
 
 
 class RenderUnavailable(Exception):
-    """The windowed copy cannot be made (compressed pixel data, a missing file...)."""
+    """The image has no stored copy in that window (a colour image, an older upload...)."""
 
 
 def rendition_path(booking_id: int, preview_name: str, code: str) -> str:
@@ -153,8 +163,9 @@ def rendition_path(booking_id: int, preview_name: str, code: str) -> str:
     return f"renditions/{booking_id}/{stem}-{code}.png"
 
 
-def rendition_name(instance: Instance, preset: Preset) -> str:
-    return rendition_path(instance.series.study.booking_id, instance.preview.name, preset.code)
+def rendition_name(instance: Instance, preset) -> str:
+    code = preset.code if isinstance(preset, Preset) else str(preset)
+    return rendition_path(instance.series.study.booking_id, instance.preview.name, code)
 
 
 def store_rendition(name: str, png: bytes) -> str:
@@ -168,21 +179,165 @@ def store_rendition(name: str, png: bytes) -> str:
     return name
 
 
-def rendition(instance: Instance, preset: Preset) -> str:
-    """The storage name of the instance's image in `preset`'s window.
+def shown_code(instance: Instance, code: str) -> str:
+    """The window actually shown for `code`: itself when stored, else the preview's."""
+    if not code or code == "default" or code == instance.default_window:
+        return instance.default_window
+    try:
+        rendition(instance, code)
+    except RenderUnavailable:
+        return instance.default_window
+    return code
 
-    The default preset is the processing's own preview. The others were rendered by
-    the processing, in its sandboxed child, when the upload was processed; the web
-    process never decodes a patient's file, so a preset that was not rendered
-    (compressed pixel data it could not window, files processed before presets were
-    stored) raises RenderUnavailable and the viewer shows the default preview.
+
+def rendition(instance: Instance, code) -> str:
+    """The storage name of the instance's image in the window `code` (a code or a Preset).
+
+    The preview itself for its own window ("default" names it too). The others were
+    rendered by the processing, in its sandboxed child; the web process never decodes a
+    patient's file, so a window that was not rendered raises RenderUnavailable and the
+    viewer shows the preview.
     """
-    if preset.center is None:
+    code = code.code if isinstance(code, Preset) else str(code or "")
+    if not code or code == "default" or code == instance.default_window:
         return instance.preview.name
-    name = rendition_name(instance, preset)
+    if code not in {p.code for p in instance_presets(instance)} and instance.presets:
+        raise RenderUnavailable(code)
+    name = rendition_name(instance, code)
     if not instance.preview.name or not private_storage().exists(name):
         raise RenderUnavailable(name)
     return name
+
+
+def rendition_names(instance: Instance) -> list[str]:
+    """Every stored rendition of this image (for a rerun or the purge)."""
+    if not instance.preview.name:
+        return []
+    return [
+        rendition_name(instance, preset.code)
+        for preset in instance_presets(instance)
+        if preset.code != instance.default_window
+    ]
+
+
+# --- Whose scan it is --------------------------------------------------------------------
+#
+# The patient ID in the images is shown to doctors but never stored in the database
+# (Danish IDs are often CPR numbers, which the product does not collect): the worker keeps
+# it in a small file beside the renditions, which the purge deletes with them, and every
+# page that shows it writes an ImagingAccess row.
+
+
+def patient_id_path(study: Study) -> str:
+    return f"renditions/{study.booking_id}/study-{study.pk}-patient-id.txt"
+
+
+def store_patient_id(study: Study, patient_id: str) -> None:
+    patient_id = "".join(ch for ch in patient_id if ch.isprintable()).strip()[:64]
+    if patient_id:
+        store_rendition(patient_id_path(study), patient_id.encode())
+
+
+def patient_id(study: Study) -> str:
+    name = patient_id_path(study)
+    storage = private_storage()
+    if not storage.exists(name):
+        return ""
+    with storage.open(name, "rb") as handle:
+        return handle.read(200).decode("utf-8", "replace")
+
+
+def identity_panels(booking: Booking, studies, *, user, ip_address=None) -> None:
+    """Set study.match (a Comparison) and study.patient_id on each study; audit the IDs shown."""
+    for study in studies:
+        study.match = study.compare_with(booking)
+        study.patient_id = patient_id(study)
+        if study.patient_id:
+            log_access(
+                user=user,
+                booking=booking,
+                action=ImagingAccess.Action.IDENTITY,
+                file_label=f"{booking.reference} · {_('patient ID of study')} "
+                f"{study.study_date or '-'} {study.modality} {study}",
+                ip_address=ip_address,
+            )
+
+
+def differing_studies(booking: Booking) -> list[Study]:
+    return [study for study in booking.studies.all() if study.differs_from(booking)]
+
+
+# --- Download all ------------------------------------------------------------------------
+
+
+def study_originals(study: Study) -> list[tuple[Upload, str]]:
+    """The original files of a study: (upload, path inside the zip or "") without repeats."""
+    seen = {}
+    rows = (
+        Instance.objects.filter(series__study=study)
+        .select_related("upload")
+        .order_by("upload_id", "member")
+        .distinct()
+    )
+    for instance in rows.only("upload", "member"):
+        seen.setdefault((instance.upload_id, instance.member), instance.upload)
+    for report in study.reports.select_related("upload"):
+        seen.setdefault((report.upload_id, report.member), report.upload)
+    return [(upload, member) for (_id, member), upload in seen.items()]
+
+
+def write_study_zip(study: Study, out) -> int:
+    """Write the study's original files into the binary file `out` as a zip; returns how many.
+
+    Files inside an uploaded zip are copied entry by entry (never decoded), with the
+    same byte limits as the processing (booking/safezip.py); their paths inside the
+    CD are kept, so a DICOMDIR-less viewer can still group them.
+    """
+    import zipfile
+
+    from booking import safezip
+
+    written = 0
+    names = set()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as target:
+        by_upload = {}
+        for upload, member in study_originals(study):
+            by_upload.setdefault(upload.pk, (upload, []))[1].append(member)
+        for upload, members in by_upload.values():
+            if members == [""]:
+                arcname = _unique(names, _safe_path(upload.original_name))
+                with upload.file.open("rb") as source, target.open(arcname, "w") as dest:
+                    while chunk := source.read(1024 * 1024):
+                        dest.write(chunk)
+                written += 1
+                continue
+            with upload.file.open("rb") as stored, zipfile.ZipFile(stored) as archive:
+                wanted = set(members)
+                for info in archive.infolist():
+                    if info.filename not in wanted:
+                        continue
+                    wanted.discard(info.filename)  # a repeated name is copied once
+                    arcname = _unique(names, _safe_path(info.filename))
+                    with target.open(arcname, "w", force_zip64=True) as dest:
+                        safezip.stream_member(
+                            archive, info, dest.write, limit=safezip.max_member_bytes()
+                        )
+                    written += 1
+    return written
+
+
+def _safe_path(name: str) -> str:
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts)[-200:] or "file"
+
+
+def _unique(names: set, name: str) -> str:
+    candidate, n = name, 1
+    while candidate in names:
+        n += 1
+        candidate = f"{name}.{n}"
+    names.add(candidate)
+    return candidate
 
 
 # --- The verdict -------------------------------------------------------------------------
@@ -201,6 +356,7 @@ def record_review(
     note_for_clinic="",
     advice_for_patient="",
     scan_study: Study | None = None,
+    identity_checked: bool = False,
 ) -> ImagingReview:
     """Store the doctor's verdict, update the checklist and tell the patient there is news.
 
@@ -208,12 +364,18 @@ def record_review(
     shows as not done (the patient is asked for images again; the private page shows
     the doctor's advice), and the booking returns to the queue when new files arrive.
     `scan_study` is the study whose date decides if the scan is too old on the day
-    (None: the newest study); it must be one of the booking's own.
+    (None: the newest study); it must be one of the booking's own, and not one whose
+    patient differs from the booking's. When any study's patient differs, the doctor
+    must say they checked it (`identity_checked`).
     """
     if verdict not in Verdict.values:
         raise ValueError(f"Unknown verdict: {verdict!r}")
     if scan_study is not None and scan_study.booking_id != booking.pk:
         raise ValueError("The study that counts must be one of the booking's studies.")
+    if scan_study is not None and scan_study.differs_from(booking):
+        raise ValueError("A study of another patient never sets the scan's date.")
+    if differing_studies(booking) and not identity_checked:
+        raise ValueError("A study's patient differs from the booking: confirm it was checked.")
     booking = Booking.objects.select_for_update().get(pk=booking.pk)
     review = ImagingReview(
         booking=booking,
@@ -318,7 +480,18 @@ def booking_file_names(booking: Booking) -> list[str]:
     for upload in Upload.objects.filter(booking=booking):
         names += [n for n in (upload.file.name, upload.preview.name) if n]
     for instance in Instance.objects.filter(series__study__booking=booking):
-        names += [n for n in (instance.preview.name, instance.thumbnail.name) if n]
+        names += [
+            n for n in (instance.preview.name, instance.thumbnail.name, instance.raw.name) if n
+        ]
+        names += [
+            rendition_path(booking.pk, instance.preview.name, preset.code)
+            for preset in instance_presets(instance)
+            if instance.preview.name and preset.code != instance.default_window
+        ]
+    for study in Study.objects.filter(booking=booking):
+        names.append(patient_id_path(study))
+    for report in Report.objects.filter(booking=booking):
+        names += [n for n in (report.document.name, report.preview.name) if n]
     return names
 
 
@@ -331,6 +504,7 @@ def purge_booking(booking: Booking) -> dict:
         "studies": Study.objects.filter(booking=booking).count(),
         "series": Series.objects.filter(study__booking=booking).count(),
         "instances": Instance.objects.filter(series__study__booking=booking).count(),
+        "reports": Report.objects.filter(booking=booking).count(),
     }
     with transaction.atomic():
         Study.objects.filter(booking=booking).delete()  # series and instances cascade

@@ -9,6 +9,7 @@ ImagingAccess row.
 
 import mimetypes
 import re
+import tempfile
 import unicodedata
 from functools import wraps
 from urllib.parse import quote, urlencode
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +32,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from booking.checklist import checklist, reference_day
 from booking.imaging import services
-from booking.models import Booking, ImagingAccess, ImagingReview, Instance, Series, Study, Upload
+from booking.models import (
+    Booking,
+    ImagingAccess,
+    ImagingReview,
+    Instance,
+    Report,
+    Series,
+    Study,
+    Upload,
+)
 from booking.storage import private_storage
 from clinic.client import client_address
 from clinic.two_factor import second_factor_missing
@@ -107,13 +117,37 @@ class VerdictForm(forms.Form):
         ),
     )
 
+    identity_checked = forms.BooleanField(
+        label=gettext_lazy(
+            "I have checked the studies marked “differs”: they are this patient's, "
+            "or I do not rely on them."
+        ),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
     def __init__(self, *args, booking: Booking, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scan_study"].queryset = booking.studies.filter(study_date__isnull=False)
+        self.differing = services.differing_studies(booking)
+        usable = booking.studies.filter(study_date__isnull=False).exclude(
+            pk__in=[study.pk for study in self.differing]
+        )
+        self.fields["scan_study"].queryset = usable
         self.fields["scan_study"].initial = booking.scan_study_id
+        if not self.differing:
+            del self.fields["identity_checked"]
 
     def clean(self):
         data = super().clean()
+        if self.differing and not data.get("identity_checked"):
+            self.add_error(
+                "identity_checked",
+                _(
+                    "The name or birth date in %(count)d studies differs from the booking. "
+                    "Check them, then tick this box."
+                )
+                % {"count": len(self.differing)},
+            )
         review = ImagingReview(
             verdict=data.get("verdict") or "",
             note_for_clinic=data.get("note_for_clinic", ""),
@@ -128,14 +162,25 @@ class VerdictForm(forms.Form):
         return data
 
 
+# Anatomical order: along the slice normal, then the instance number, then the time taken.
+DISPLAY_ORDER = (
+    F("slice_position").asc(nulls_last=True),
+    F("instance_number").asc(nulls_last=True),
+    "acquisition",
+    "frame",
+    "pk",
+)
+
+
 def booking_studies(booking):
-    first = Instance.objects.order_by("instance_number", "frame", "pk")
+    first = Instance.objects.order_by(*DISPLAY_ORDER)
     studies = list(
         Study.objects.filter(booking=booking).prefetch_related(
             Prefetch(
                 "series",
                 queryset=Series.objects.annotate(count=Count("instances")).order_by("number", "pk"),
-            )
+            ),
+            Prefetch("reports", queryset=Report.objects.order_by("pk")),
         )
     )
     day = reference_day(booking)
@@ -163,7 +208,9 @@ def booking_detail(request, pk):
         form = VerdictForm(request.POST, booking=booking)
         if form.is_valid():
             review = services.record_review(
-                booking=booking, doctor=request.user, **form.cleaned_data
+                booking=booking,
+                doctor=request.user,
+                **{**form.cleaned_data, "identity_checked": bool(form.differing)},
             )
             messages.success(
                 request,
@@ -183,10 +230,17 @@ def booking_detail(request, pk):
     ]
     pending = [u for u in uploads if u.processing == Upload.Processing.PENDING]
     originals = [u for u in uploads if u.kind in (Upload.Kind.DICOM, Upload.Kind.ZIP)]
+    studies = booking_studies(booking)
+    services.identity_panels(
+        booking, studies, user=request.user, ip_address=client_address(request)
+    )
     context = {
         "booking": booking,
         "day": services.appointment_day(booking),
-        "studies": booking_studies(booking),
+        "studies": studies,
+        "loose_reports": list(
+            Report.objects.filter(booking=booking, study__isnull=True).select_related("upload")
+        ),
         "documents": documents,
         "originals": originals,
         "refused": refused,
@@ -206,58 +260,109 @@ def viewer(request, pk):
     booking = series.study.booking
     if booking.status == Booking.Status.DRAFT:
         raise Http404
-    ids = list(
-        series.instances.order_by("instance_number", "frame", "pk").values_list("pk", flat=True)
+    instances = list(
+        series.instances.order_by(*DISPLAY_ORDER).only(
+            "pk",
+            "default_window",
+            "presets",
+            "raw",
+            "raw_offset",
+            "raw_scale",
+            "invert",
+            "window_center",
+            "window_width",
+            "preview",
+            "series_id",
+        )
     )
-    if not ids:
+    if not instances:
         raise Http404
+    ids = [instance.pk for instance in instances]
     try:
         number = int(request.GET.get("image", "1"))
     except ValueError:
         number = 1
     number = min(max(number, 1), len(ids))
-    modality = series.modality or series.study.modality
-    presets = services.window_presets() if services.presets_apply(modality) else []
-    preset = services.preset_by_code(request.GET.get("preset", "default"))
-    if preset.code not in {p.code for p in presets}:
-        preset = services.preset_by_code("default")
+    current = instances[number - 1]
+    # The series' windows are the first image's (a series shares its windows; an image
+    # without one of them shows its own preview).
+    presets = services.instance_presets(instances[0])
+    codes = {p.code for p in presets}
+    asked = request.GET.get("preset", "")
+    code = asked if asked in codes else ""
+    shown = services.shown_code(current, code) if presets else ""
 
-    def page_url(n, code=None):
+    def page_url(n, preset_code=None):
         query = {"image": n}
-        if (code or preset.code) != "default":
-            query["preset"] = code or preset.code
+        preset_code = code if preset_code is None else preset_code
+        if preset_code:
+            query["preset"] = preset_code
         return f"{request.path}?{urlencode(query)}"
 
-    def image_url(instance_id, code=None):
-        url = reverse("review:instance_preview", args=[instance_id])
-        code = code or preset.code
-        return f"{url}?preset={code}" if code != "default" else url
+    def image_url(instance, preset_code=None):
+        url = reverse("review:instance_preview", args=[instance.pk])
+        preset_code = code if preset_code is None else preset_code
+        if preset_code and preset_code != instance.default_window:
+            return f"{url}?{urlencode({'preset': preset_code})}"
+        return url
 
+    frames = []
+    for instance in instances:
+        # A lookup table from the file has no numbers: null, the server's rendition shows it.
+        windows = {
+            p.code: [p.center, p.width, p.function]
+            if p.center is not None and p.width is not None
+            else None
+            for p in services.instance_presets(instance)
+        }
+        frames.append(
+            {
+                "default": instance.default_window,
+                "windows": windows,
+                "raw": [instance.raw_offset, instance.raw_scale, instance.invert]
+                if instance.raw
+                else None,
+            }
+        )
+    has_raw = any(instance.raw for instance in instances)
     context = {
         "booking": booking,
         "series": series,
         "study": series.study,
         "number": number,
         "total": len(ids),
-        "image_src": image_url(ids[number - 1]),
-        "next_src": image_url(ids[number]) if number < len(ids) else "",
+        "image_src": image_url(current),
+        "next_src": image_url(instances[number]) if number < len(ids) else "",
         "previous_url": page_url(number - 1) if number > 1 else "",
         "next_url": page_url(number + 1) if number < len(ids) else "",
+        "first_url": page_url(1),
+        "last_url": page_url(len(ids)),
         "presets": [
             {
                 "code": p.code,
                 "label": p.label,
                 "url": page_url(number, p.code),
-                "current": p == preset,
+                "current": p.code == shown,
             }
             for p in presets
         ],
-        "preset": preset,
+        "shown": shown,
+        "can_adjust": has_raw,
         "viewer_data": {
             "ids": ids,
             "src": reverse("review:instance_preview", args=[0]).replace("/0/", "/{id}/"),
-            "preset": preset.code,
+            "raw": reverse("review:instance_raw", args=[0]).replace("/0/", "/{id}/")
+            if has_raw
+            else None,
+            "preset": shown,
             "index": number - 1,
+            "presets": [{"code": p.code, "label": p.label} for p in presets],
+            "frames": frames,
+            "text": {
+                "window": _("W %(width)s · L %(center)s"),
+                "custom": _("Custom window"),
+                "reset": _("Reset window"),
+            },
         },
     }
     return render(request, "booking/review/viewer.html", context)
@@ -296,6 +401,11 @@ def serve_private(name: str, *, download_name: str = "") -> HttpResponse:
     return response
 
 
+def _audit(request, **row) -> None:
+    """One ImagingAccess row for what this request showed (services.log_access)."""
+    services.log_access(user=request.user, ip_address=client_address(request), **row)
+
+
 def _instance(pk):
     instance = get_object_or_404(
         Instance.objects.select_related("series__study__booking", "upload"), pk=pk
@@ -312,16 +422,17 @@ def instance_preview(request, pk):
     served (a preset it did not render shows the default preview); nothing is decoded here."""
     instance = _instance(pk)
     booking = instance.series.study.booking
-    preset = services.preset_by_code(request.GET.get("preset", "default"))
+    code = request.GET.get("preset", "")[:20]
     fallback = False
     try:
-        name = services.rendition(instance, preset)
+        name = services.rendition(instance, code)
     except services.RenderUnavailable:
         name, fallback = instance.preview.name, True
     response = serve_private(name)
-    what = _("preview") if preset.code == "default" or fallback else f"{_('preview')} {preset.code}"
-    services.log_access(
-        user=request.user,
+    plain = fallback or not code or code in ("default", instance.default_window)
+    what = _("preview") if plain else f"{_('preview')} {code}"
+    _audit(
+        request,
         booking=booking,
         upload=instance.upload,
         instance=instance,
@@ -329,7 +440,6 @@ def instance_preview(request, pk):
             booking=booking, upload=instance.upload, instance=instance, what=what
         ),
         action=Action.PREVIEW,
-        ip_address=client_address(request),
     )
     if fallback:
         response["X-Imaging-Window"] = "default"
@@ -339,19 +449,23 @@ def instance_preview(request, pk):
 @require_GET
 @doctor_required
 def instance_thumbnail(request, pk):
+    return _instance_file(request, pk, lambda i: i.thumbnail.name or i.preview.name, _("thumbnail"))
+
+
+def _instance_file(request, pk, name_of, what: str):
+    """A stored file of one image (`name_of(instance)`), audited as a preview."""
     instance = _instance(pk)
     booking = instance.series.study.booking
-    response = serve_private(instance.thumbnail.name or instance.preview.name)
-    services.log_access(
-        user=request.user,
+    response = serve_private(name_of(instance))
+    _audit(
+        request,
         booking=booking,
         upload=instance.upload,
         instance=instance,
         file_label=services.file_label(
-            booking=booking, upload=instance.upload, instance=instance, what=_("thumbnail")
+            booking=booking, upload=instance.upload, instance=instance, what=what
         ),
         action=Action.PREVIEW,
-        ip_address=client_address(request),
     )
     return response
 
@@ -368,13 +482,12 @@ def _upload(pk):
 def upload_preview(request, pk):
     upload = _upload(pk)
     response = serve_private(upload.preview.name)
-    services.log_access(
-        user=request.user,
+    _audit(
+        request,
         booking=upload.booking,
         upload=upload,
         file_label=services.file_label(booking=upload.booking, upload=upload, what=_("preview")),
         action=Action.PREVIEW,
-        ip_address=client_address(request),
     )
     return response
 
@@ -384,12 +497,101 @@ def upload_preview(request, pk):
 def upload_download(request, pk):
     upload = _upload(pk)
     response = serve_private(upload.file.name, download_name=upload.original_name)
-    services.log_access(
-        user=request.user,
+    _audit(
+        request,
         booking=upload.booking,
         upload=upload,
         file_label=services.file_label(booking=upload.booking, upload=upload),
         action=Action.DOWNLOAD,
-        ip_address=client_address(request),
+    )
+    return response
+
+
+@require_GET
+@doctor_required
+def instance_raw(request, pk):
+    """The image's values for the viewer's free window/level (made by the processing)."""
+    return _instance_file(request, pk, lambda i: i.raw.name, _("values"))
+
+
+def _report(pk):
+    report = get_object_or_404(Report.objects.select_related("booking", "upload"), pk=pk)
+    if report.booking.status == Booking.Status.DRAFT:
+        raise Http404
+    return report
+
+
+def _report_label(report: Report, what: str) -> str:
+    title = report.title or report.member or report.upload.original_name
+    return f"{report.booking.reference} · {_('report')} {title} · {what}"[:300]
+
+
+@require_GET
+@doctor_required
+def report_preview(request, pk):
+    report = _report(pk)
+    response = serve_private(report.preview.name)
+    _audit(
+        request,
+        booking=report.booking,
+        upload=report.upload,
+        file_label=_report_label(report, _("preview")),
+        action=Action.PREVIEW,
+    )
+    return response
+
+
+@require_GET
+@doctor_required
+def report_document(request, pk):
+    """The report's PDF, as a download (never shown inline: a PDF may carry scripts)."""
+    report = _report(pk)
+    name = (report.title or "report").strip() or "report"
+    response = serve_private(report.document.name, download_name=f"{name}.pdf")
+    _audit(
+        request,
+        booking=report.booking,
+        upload=report.upload,
+        file_label=_report_label(report, _("download")),
+        action=Action.DOWNLOAD,
+    )
+    return response
+
+
+@require_GET
+@doctor_required
+def study_download(request, pk):
+    """Every original file of a study, as one zip (paths inside the CD kept). Audited."""
+    study = get_object_or_404(Study.objects.select_related("booking"), pk=pk)
+    booking = study.booking
+    if booking.status == Booking.Status.DRAFT:
+        raise Http404
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
+    try:
+        count = services.write_study_zip(study, out)
+    except Exception:
+        out.close()
+        raise
+    if not count:
+        out.close()
+        raise Http404
+    size = out.tell()
+    out.seek(0)
+    day = study.study_date.isoformat() if study.study_date else "undated"
+    response = FileResponse(
+        out,
+        as_attachment=True,
+        filename=safe_filename(f"{booking.reference}-{day}-{study.modality or 'study'}.zip"),
+        content_type="application/zip",
+    )
+    response["Content-Length"] = str(size)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    _audit(
+        request,
+        booking=booking,
+        file_label=f"{booking.reference} · {_('all originals of study')} "
+        f"{study.study_date or '-'} {study.modality} {study} ({count})",
+        action=Action.DOWNLOAD,
     )
     return response

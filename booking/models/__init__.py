@@ -9,7 +9,7 @@ from booking.models.bookings import (
     BookingQuerySet,
     new_reference,
 )
-from booking.models.imaging import ImagingReview, Instance, Series, Study
+from booking.models.imaging import ImagingReview, Instance, Report, Series, Study
 from booking.models.messages import (
     REMINDER_KINDS,
     SAFETY_KINDS,
@@ -42,6 +42,7 @@ __all__ = [
     "ImagingAccess",
     "ImagingReview",
     "Instance",
+    "Report",
     "Series",
     "Study",
     "Upload",

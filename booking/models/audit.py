@@ -33,6 +33,7 @@ class ImagingAccess(models.Model):
     class Action(models.TextChoices):
         PREVIEW = "preview", _("Viewed a preview")
         DOWNLOAD = "download", _("Downloaded the original")
+        IDENTITY = "identity", _("Saw the patient ID in the images")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -50,6 +50,12 @@ class Upload(models.Model):
         blank=True,
         help_text=_("Why a file (or a file inside a zip) could not be used, for staff."),
     )
+    notes = models.JSONField(
+        _("processing notes"),
+        default=list,
+        blank=True,
+        help_text=_("The same notes as messages and parameters, translated when shown."),
+    )
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     # A preview of a photo or the first page of a PDF (DICOM previews are per image).
     preview = models.FileField(_("preview"), max_length=300, blank=True, storage=private_storage)
@@ -61,3 +67,11 @@ class Upload(models.Model):
 
     def __str__(self):
         return self.original_name
+
+    def note_lines(self) -> list[str]:
+        """The processing notes in the active language (older uploads: the stored text)."""
+        if self.notes:
+            from booking.imaging.notes import Note
+
+            return [str(Note.from_data(item)) for item in self.notes]
+        return [line for line in self.processing_note.splitlines() if line.strip()]

@@ -230,6 +230,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Copenhagen"
 USE_I18N = True
 USE_TZ = True
+# Day-first date formats for English pages (clinic/formats/en): never month/day/year.
+FORMAT_MODULE_PATH = ["clinic.formats"]
 
 MODELTRANSLATION_DEFAULT_LANGUAGE = "da"
 MODELTRANSLATION_LANGUAGES = tuple(code for code, _name in LANGUAGES)
@@ -263,12 +265,15 @@ UPLOAD_MAX_FILES_PER_BOOKING = env_int("UPLOAD_MAX_FILES_PER_BOOKING", 2000)
 # Zips are checked from their central directory, never unpacked on upload.
 ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_BYTES", 4 * 1024**3)
 ZIP_MAX_RATIO = env_int("ZIP_MAX_RATIO", 100)
+ZIP_RATIO_MIN_BYTES = env_int("ZIP_RATIO_MIN_BYTES", 64 * 1024**2)  # the ratio refuses only above
 ZIP_MAX_ENTRIES = env_int("ZIP_MAX_ENTRIES", 10_000)
-# Imaging previews (booking/imaging/processing.py): values decoded per DICOM file (rows x
-# columns x samples x frames, checked from the header before decoding), frames
-# previewed per multi-frame file, and seconds per upload before the rest is skipped.
-DICOM_MAX_PIXELS = env_int("DICOM_MAX_PIXELS", 50_000_000)
-DICOM_MAX_FRAMES = env_int("DICOM_MAX_FRAMES", 300)
+# Imaging previews (booking/imaging/dicom.py): values decoded per frame (rows x columns x
+# samples, checked from the header before decoding; frames are decoded one at a time), the
+# frames previewed of a stack and of a clip (more are sampled evenly, with a note), and
+# seconds per upload before the rest is skipped.
+DICOM_MAX_FRAME_PIXELS = env_int("DICOM_MAX_FRAME_PIXELS", 50_000_000)
+DICOM_MAX_FRAMES = env_int("DICOM_MAX_FRAMES", 1000)
+DICOM_MAX_CLIP_FRAMES = env_int("DICOM_MAX_CLIP_FRAMES", 120)
 IMAGING_MAX_SECONDS = env_int("IMAGING_MAX_SECONDS", 600)
 # Each decoder bounds itself (booking/safezip.py, booking/imaging/dicom.py,
 # booking.filetypes.check_pdf_complexity): bytes one zip member may unpack to (also

@@ -1,6 +1,9 @@
 /* Sends the upload widget's files in batches (at most 20 files or 50 MB per request)
    with a progress bar, and announces what was received and what was refused.
-   Without this script the form posts everything at once and the page shows messages. */
+   A CD's viewer program is not refused file by file: the server counts it, and one
+   calm line (its "notice", counting the earlier batches this script reports back)
+   says it was left out. Without this script the form posts everything at once and
+   the page shows messages. */
 (function () {
   "use strict";
   var MAX_FILES = 20;
@@ -18,10 +21,11 @@
     return out;
   }
 
-  function send(url, token, files, onProgress) {
+  function send(url, token, files, viewerBefore, onProgress) {
     return new Promise(function (resolve) {
       var data = new FormData();
       data.append("csrfmiddlewaretoken", token);
+      data.append("viewer_files_before", String(viewerBefore));
       files.forEach(function (file) { data.append("files", file, file.name); });
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
@@ -63,6 +67,7 @@
       if (!files.length) { status.textContent = text.textNone; return; }
       var total = files.reduce(function (sum, f) { return sum + f.size; }, 0) || 1;
       var sentBefore = 0, accepted = [], refused = [], failed = false;
+      var viewerFiles = 0, notice = "";
       var token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
       button.disabled = true;
       progressBox.hidden = false;
@@ -73,7 +78,7 @@
         return chain.then(function () {
           if (failed) return null;
           var batchBytes = batch.reduce(function (sum, f) { return sum + f.size; }, 0);
-          return send(form.action, token, batch, function (loaded) {
+          return send(form.action, token, batch, viewerFiles, function (loaded) {
             progress.value = Math.min(100, (100 * (sentBefore + Math.min(loaded, batchBytes))) / total);
           }).then(function (result) {
             sentBefore += batchBytes;
@@ -85,6 +90,8 @@
               list.appendChild(item(a.name + " (" + a.kind_label + ", " + a.size_label + ")"));
             });
             (result.body.refused || []).forEach(function (r) { refused.push(r); });
+            if (result.body.left_out) viewerFiles += result.body.left_out.viewer || 0;
+            if (result.body.notice) notice = result.body.notice;  // counts every batch so far
             if (result.body.error) refused.push({ name: "", reason: result.body.error });
           });
         });
@@ -96,6 +103,12 @@
         var summary = document.createElement("p");
         summary.textContent = text.textDone + " " + text.textReceived + " " + accepted.length + ".";
         status.appendChild(summary);
+        if (notice) {
+          var calm = document.createElement("p");
+          calm.className = "upload-notice";
+          calm.textContent = notice + (accepted.length ? " " + text.textImagesReceived : "");
+          status.appendChild(calm);
+        }
         if (refused.length) {
           var heading = document.createElement("p");
           heading.textContent = text.textRefused;

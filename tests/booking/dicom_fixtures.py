@@ -179,3 +179,21 @@ def ct_cd_zip(target: Path, count: int, size=512) -> Path:
             ds = ct_dataset(size, study_uid=study, series_uid=series, number=number, seed=number)
             archive.writestr(f"DICOM/IM{number:05d}", to_bytes(ds))
     return target
+
+
+def pdf_of(objects: list[bytes], header: bytes = b"%PDF-1.7\n") -> bytes:
+    """A PDF with these objects (1 is the catalog) and a correct cross-reference table."""
+    out = bytearray(header)
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

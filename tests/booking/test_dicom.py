@@ -86,13 +86,16 @@ def test_enhanced_mr_window_from_functional_groups(tmp_path):
         assert image[:10].mean() == 255 and image[-10:].mean() == 0  # a narrow window
 
 
-def test_multiframe_bundled_and_frame_cap(settings):
+def test_multiframe_bundled_and_frame_sampling(settings):
     result = dicom.render_file(bundled("SC_rgb_rle_2frame.dcm"))
     assert len(result.frames) == 2
     assert pixels(result.frames[0].preview).shape[-1] == 3
     settings.DICOM_MAX_FRAMES = 5
-    capped = dicom.render_file(bundled("rtdose.dcm"))
-    assert len(capped.frames) == 5 and capped.skipped_frames == capped.info.frames - 5
+    sampled = dicom.render_file(bundled("rtdose.dcm"))
+    # Over the cap: an even sample with the first and last frames; not an error.
+    assert [frame.frame for frame in sampled.frames] == [0, 4, 7, 11, 14]
+    assert sampled.sampled_from == sampled.info.frames == 15
+    assert sampled.skipped_frames == 0
 
 
 def test_ybr_colour_becomes_rgb():

@@ -20,6 +20,7 @@ from tests.booking.dicom_fixtures import (
     bundled,
     ct_dataset,
     enhanced_mr_dataset,
+    pdf_of,
     to_bytes,
     zip_tree,
 )
@@ -34,7 +35,10 @@ def _private_root(settings, tmp_path):
 
 @pytest.fixture
 def booking(db):
-    return BookingFactory(scan_date=None, scan_modality="", message="Knee pain")
+    # The fixtures' DICOM files name "Test^Patient" and no birth date: not somebody else.
+    return BookingFactory(
+        scan_date=None, scan_modality="", message="Knee pain", name="Test Patient"
+    )
 
 
 def make_upload(booking, data: bytes | Path, kind: str, name="file") -> Upload:
@@ -99,6 +103,8 @@ def test_enhanced_mr_one_instance_per_frame(booking):
 
 
 def test_dicomdir_cd_zipped(booking, tmp_path):
+    booking.name = "Peter Doe"  # the CD's patients are Doe^Peter and Doe^Archibald
+    booking.save()
     folder = bundled("dicomdirtests")
     archive = zip_tree(folder, tmp_path / "cd.zip", prefix="CD/")
     upload = process(make_upload(booking, archive, "zip", "cd.zip"))
@@ -188,7 +194,9 @@ def test_zip_with_parent_paths(booking):
     assert not Instance.objects.exists()
 
 
-def test_zip_bomb(booking):
+def test_zip_bomb(booking, settings):
+    # Past the ratio and past the bytes floor (64 MB by default; lower keeps it quick).
+    settings.ZIP_RATIO_MIN_BYTES = 10 * 1024 * 1024
     data = zip_bytes({"DICOM/IM1": b"\0" * (50 * 1024 * 1024)})
     upload = process(make_upload(booking, data, "zip"))
     assert upload.processing == Upload.Processing.REFUSED
@@ -309,20 +317,7 @@ def pdf_bytes(javascript: str = "") -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 400] /Contents 4 0 R >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_of(objects)
 
 
 def test_bundled_files_exist():

@@ -122,7 +122,7 @@ def test_the_plan_is_shown_only_when_a_doctor_has_agreed_it(client, booking):
     booking.save()
     html = client.get(page_url(booking)).content.decode()
     assert "Last day to take it" in html
-    assert "March 11, 2030" in html and "March 14, 2030" in html and "March 15, 2030" in html
+    assert "11 March 2030" in html and "14 March 2030" in html and "15 March 2030" in html
 
 
 def test_dates_follow_the_page_language(client, booking):

@@ -86,10 +86,10 @@ def test_dry_run_deletes_nothing(bookings, storage):
 
 def test_apply_deletes_files_and_rows_of_old_closed_bookings_only(bookings, storage, client):
     # A stored window rendition is deleted too.
-    from booking.imaging.services import preset_by_code, rendition_name, store_rendition
+    from booking.imaging.services import rendition_name, store_rendition
 
     instance = Instance.objects.filter(series__study__booking=bookings["old_completed"]).first()
-    rendered = storage / store_rendition(rendition_name(instance, preset_by_code("bone")), b"png")
+    rendered = storage / store_rendition(rendition_name(instance, "bone"), b"png")
     assert rendered.exists()
 
     output = run("--days", "365", "--apply")
@@ -109,7 +109,9 @@ def test_apply_deletes_files_and_rows_of_old_closed_bookings_only(bookings, stor
     assert not rendered.exists()
     for name in ("recent_completed", "old_requested"):
         booking = bookings[name]
-        assert len(files_of(storage, booking)) == 3 * 3 + 2 * 2 + 1
+        # 3 images (file, preview, thumbnail, values), photo and PDF (file, preview), a
+        # refused file, and the report's document and page.
+        assert len(files_of(storage, booking)) == 3 * 4 + 2 * 2 + 1 + 2
         assert Upload.objects.filter(booking=booking).count() == 6
         assert Instance.objects.filter(series__study__booking=booking).count() == 3
     assert ImagingAccess.objects.count() == 4

@@ -14,7 +14,7 @@ from django.urls import reverse
 from PIL import Image
 
 from booking.access import private_path
-from booking.models import ImagingAccess, Instance, Series, Study, Upload
+from booking.models import ImagingAccess, Instance, Report, Series, Study, Upload
 from booking.storage import private_storage
 from tests.booking.factories import BookingFactory
 from tests.factories import UserFactory
@@ -58,6 +58,13 @@ def save(name: str, data: bytes) -> str:
     return private_storage().save(name, ContentFile(data))
 
 
+# The windows the processing would list for a CT image (the file's own, a Hounsfield preset).
+WINDOWS = [
+    {"code": "file1", "label": "Window from the file", "center": 40.0, "width": 400.0},
+    {"code": "bone", "label": "Bone", "center": 400.0, "width": 1800.0},
+]
+
+
 def make_imaging(booking, *, images=3, study_date=date(2024, 1, 10), modality="CT"):
     """One study, one series of `images` DICOM images with PNG previews and thumbnails,
     plus a photo and a PDF with previews and a refused file. Returns a dict."""
@@ -99,6 +106,9 @@ def make_imaging(booking, *, images=3, study_date=date(2024, 1, 10), modality="C
                 columns=4,
                 preview=save(f"{folder}/preview{n}.png", png_bytes(40 * n)),
                 thumbnail=save(f"{folder}/thumb{n}.png", png_bytes(40 * n, (8, 8))),
+                raw=save(f"{folder}/raw{n}.png", png_bytes(10 * n)),
+                default_window="file1",
+                presets=WINDOWS if modality == "CT" else WINDOWS[:1],
             )
         )
     photo = Upload.objects.create(
@@ -119,6 +129,15 @@ def make_imaging(booking, *, images=3, study_date=date(2024, 1, 10), modality="C
         processing=Upload.Processing.DONE,
         preview=save(f"{folder}/report-preview.png", png_bytes(250)),
     )
+    report = Report.objects.create(
+        booking=booking,
+        study=study,
+        upload=pdf,
+        kind=Report.Kind.PDF,
+        title="Radiology report",
+        document=save(f"{folder}/report-document.pdf", b"%PDF-1.4\n%%EOF\n"),
+        preview=save(f"{folder}/report-page.png", png_bytes(230)),
+    )
     refused = Upload.objects.create(
         booking=booking,
         file=save(f"{folder}/broken.dcm", b"garbage"),
@@ -135,6 +154,7 @@ def make_imaging(booking, *, images=3, study_date=date(2024, 1, 10), modality="C
         "dicoms": dicoms,
         "photo": photo,
         "pdf": pdf,
+        "report": report,
         "refused": refused,
     }
 
@@ -174,6 +194,10 @@ def imaging_urls(booking, imaging) -> dict[str, str]:
         "photo_preview": reverse("review:upload_preview", args=[imaging["photo"].pk]),
         "download": reverse("review:upload_download", args=[imaging["dicoms"][0].pk]),
         "photo_download": reverse("review:upload_download", args=[imaging["photo"].pk]),
+        "raw": reverse("review:instance_raw", args=[instance.pk]),
+        "report_preview": reverse("review:report_preview", args=[imaging["report"].pk]),
+        "report_download": reverse("review:report_document", args=[imaging["report"].pk]),
+        "study_download": reverse("review:study_download", args=[imaging["study"].pk]),
     }
 
 
@@ -184,6 +208,10 @@ FILE_URLS = {
     "photo_preview",
     "download",
     "photo_download",
+    "raw",
+    "report_preview",
+    "report_download",
+    "study_download",
 }
 
 
@@ -258,7 +286,7 @@ def test_drafts_images_are_not_served(client, booking, imaging):
     login(client, "doctor", booking)
     booking.status = "draft"
     booking.save()
-    for name in ["booking", "viewer", "preview", "thumbnail", "download"]:
+    for name in ["booking", "viewer", "preview", "thumbnail", "download", "raw", "study_download"]:
         assert client.get(imaging_urls(booking, imaging)[name]).status_code == 404, name
 
 
@@ -285,6 +313,12 @@ def test_each_preview_and_download_writes_one_audit_row(client, booking, imaging
     elif name == "download":
         assert row.upload == imaging["dicoms"][0]
         assert "IM0001.dcm" in row.file_label
+    elif name in ("report_preview", "report_download"):
+        assert row.upload == imaging["pdf"] and row.instance is None
+        assert "Radiology report" in row.file_label
+    elif name == "study_download":
+        assert row.upload is None and row.instance is None
+        assert "Knee CT" in row.file_label and "(4)" in row.file_label  # 3 images, 1 report
     else:
         assert row.instance == imaging["instances"][0]
         assert "Knee CT" in row.file_label

@@ -185,7 +185,6 @@ def test_viewer_shows_one_image_with_links_to_previous_and_next(client, doctor, 
 
 def test_window_presets_are_rendered_by_the_processing_and_served_stored(client, doctor, booking):
     from booking.imaging import processing
-    from booking.imaging.services import preset_by_code
     from booking.models import Instance
     from tests.booking.dicom_fixtures import ct_dataset, to_bytes
 
@@ -201,8 +200,14 @@ def test_window_presets_are_rendered_by_the_processing_and_served_stored(client,
     url = reverse("review:viewer", args=[instance.series.pk])
     response = client.get(url + "?preset=bone")
     codes = [p["code"] for p in response.context["presets"]]
-    assert {"default", "soft_tissue", "bone", "lung"} <= set(codes)
+    assert {"soft_tissue", "bone", "lung", "auto"} <= set(codes)
+    assert codes[-1] == "auto"
+    current = [p["code"] for p in response.context["presets"] if p["current"]]
+    assert current == ["bone"]  # the window shown is the one highlighted
     assert response.context["image_src"].endswith(f"/image/{instance.pk}/preview/?preset=bone")
+    plain = client.get(url)
+    shown = [p["code"] for p in plain.context["presets"] if p["current"]]
+    assert shown == [instance.default_window] and instance.default_window in codes
 
     preview = reverse("review:instance_preview", args=[instance.pk])
     default = b"".join(client.get(preview).streaming_content)
@@ -211,7 +216,7 @@ def test_window_presets_are_rendered_by_the_processing_and_served_stored(client,
     bone_bytes = b"".join(bone.streaming_content)
     lung_bytes = b"".join(client.get(preview + "?preset=lung").streaming_content)
     assert bone_bytes.startswith(b"\x89PNG") and bone_bytes != default and bone_bytes != lung_bytes
-    name = rendition_name(instance, preset_by_code("bone"))
+    name = rendition_name(instance, "bone")
     assert private_storage().open(name).read() == bone_bytes
 
 
@@ -235,11 +240,14 @@ def test_a_preset_not_rendered_shows_the_default_preview_and_decodes_nothing(
     )
 
 
-def test_no_presets_for_xray(client, doctor, storage):
+def test_the_viewer_offers_the_images_own_windows_only(client, doctor, storage):
+    """An X-ray stored with only its file's window gets no Hounsfield preset."""
     booking = BookingFactory()
     imaging = make_imaging(booking, modality="DX")
-    response = client.get(reverse("review:viewer", args=[imaging["series"].pk]))
-    assert response.context["presets"] == []
+    response = client.get(reverse("review:viewer", args=[imaging["series"].pk]) + "?preset=bone")
+    assert [p["code"] for p in response.context["presets"]] == ["file1"]
+    assert response.context["shown"] == "file1"  # an unknown preset shows the image's own
+    assert "?preset=" not in response.context["image_src"]
 
 
 # --- The verdict ---------------------------------------------------------------------------

@@ -134,12 +134,17 @@ def test_real_dicom_cd_is_processed_in_one_child_with_presets_stored(booking, tm
     assert report.runs[0].pid != os.getpid()
     ct = Instance.objects.get(upload=upload, member="DICOM/CT")
     mr = Instance.objects.get(upload=upload, member="DICOM/MR")
-    from booking.imaging.services import preset_by_code, rendition_name
+    from booking.imaging.services import rendition_name
 
     storage = private_storage()
-    for code in ("soft_tissue", "bone", "lung", "brain", "spine"):
-        assert storage.exists(rendition_name(ct, preset_by_code(code)))
-    assert not storage.exists(rendition_name(mr, preset_by_code("bone")))  # CT only
+    ct_codes = [preset["code"] for preset in ct.presets]
+    assert {"soft_tissue", "bone", "lung", "brain", "spine", "auto"} <= set(ct_codes)
+    for code in ct_codes:
+        if code != ct.default_window:
+            assert storage.exists(rendition_name(ct, code)), code
+    assert "auto" in [preset["code"] for preset in mr.presets]
+    assert not storage.exists(rendition_name(mr, "bone"))  # Hounsfield presets: CT only
+    assert ct.raw and mr.raw  # the values for the viewer's free window
     assert incoming_left() == []
 
 

@@ -179,7 +179,7 @@ def test_the_phone_talk_is_confirmed_at_once_with_its_calendar_file(
     values = offered_values(html)
     assert values[0] == pick(local(0, 9), doctor)
     # Each time is readable on its own: the day and date are in the label.
-    assert "Monday Jan. 11, 2027, at </span>9 a.m." in html
+    assert "Monday 11 January 2027, at </span>09:00" in html
 
     response = client.post(url("when"), {"time": values[0]})
     assert response["Location"] == url("about")

@@ -97,7 +97,7 @@ def test_a_condition_page_follows_the_reference_structure(client, neck):
     ]
     positions = [html.index(text) for text in order]
     assert positions == sorted(positions)
-    assert "Medically reviewed on Oct. 1, 2026 by Dr. Lise Test" in html
+    assert "Medically reviewed on 1 October 2026 by Dr. Lise Test" in html
 
 
 def test_the_review_date_is_shown_in_the_pages_language(client, neck):
