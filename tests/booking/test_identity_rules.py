@@ -277,3 +277,34 @@ def test_the_viewer_steps_in_position_order_then_instance_number(client, doctor,
         instance.save()
     response = client.get(reverse("review:viewer", args=[imaging["series"].pk]))
     assert response.context["viewer_data"]["ids"] == [second.pk, fourth.pk, first.pk, third.pk]
+
+
+# --- Uploads processed before windows were kept ----------------------------------------------
+
+
+def test_reprocess_imaging_queues_only_open_bookings_images_without_windows(booking, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from booking.models import Instance
+
+    old = make_imaging(booking)  # processed "before": no windows listed
+    Instance.objects.filter(series=old["series"]).update(presets=[])
+    current = BookingFactory()
+    make_imaging(current)  # has windows
+    closed = BookingFactory(status="completed")
+    closed_imaging = make_imaging(closed)
+    Instance.objects.filter(series=closed_imaging["series"]).update(presets=[])
+    queued = []
+    from types import SimpleNamespace
+
+    from booking.management.commands import reprocess_imaging
+
+    monkeypatch.setattr(reprocess_imaging, "process_upload", SimpleNamespace(enqueue=queued.append))
+
+    out = StringIO()
+    call_command("reprocess_imaging", stdout=out)
+    assert "3 uploads would be processed again" in out.getvalue() and queued == []
+    call_command("reprocess_imaging", "--apply", stdout=out)
+    assert sorted(queued) == sorted(upload.pk for upload in old["dicoms"])
