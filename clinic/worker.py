@@ -33,6 +33,7 @@ from django.db import close_old_connections, connection, connections, transactio
 from django.db.models import Q
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks_db.compat import TaskResultStatus, task_finished
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -135,6 +136,7 @@ def reclaim_abandoned(
                     )
                 )
                 WorkerLease.objects.filter(pk=task_result.pk).delete()
+                _give_up(task_result)
                 _announce_finished(task_result)
                 logger.error(
                     "Task %s (%s) abandoned %s times: marked failed",
@@ -164,6 +166,15 @@ def reclaim_abandoned(
             )
             outcome["ready"].append(str(task_result.pk))
     return outcome
+
+
+def _give_up(task_result: DBTaskResult) -> None:
+    """Call the task's give-up handler (settings.TASK_GIVE_UP_HANDLERS) with its arguments."""
+    handler = getattr(settings, "TASK_GIVE_UP_HANDLERS", {}).get(task_result.task_path)
+    if not handler:
+        return
+    arguments = task_result.args_kwargs or {}
+    import_string(handler)(*arguments.get("args", []), **arguments.get("kwargs", {}))
 
 
 def _announce_finished(task_result: DBTaskResult) -> None:

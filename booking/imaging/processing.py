@@ -904,7 +904,27 @@ def process_upload(upload_id: int, attempt: int = 1) -> None:
         run_processing(upload_id)
     except Exception as error:  # database or disk trouble: bad input never raises
         if not retry_later(process_upload, upload_id, attempt=attempt, error=error):
+            give_up(upload_id)
             raise
+
+
+def give_up(upload_id: int, *args, **kwargs) -> None:
+    """Processing was given up for good (it failed, or its worker died, too often).
+
+    The upload no longer says "waiting to be processed": it is refused with a note the
+    doctors see (the original file stays for download), so nobody waits for previews
+    that will not come. Called by process_upload and, for a worker that kept dying, by
+    clinic.worker (settings.TASK_GIVE_UP_HANDLERS).
+    """
+    note = _("the file could not be processed after several tries; download it to look at it.")
+    with translation.override("en"):
+        english = str(note)
+    Upload.objects.filter(pk=upload_id, processing=Upload.Processing.PENDING).update(
+        processing=Upload.Processing.REFUSED,
+        notes=[note.data()],
+        processing_note=english,
+        processed_at=timezone.now(),
+    )
 
 
 def enqueue_processing(upload) -> None:

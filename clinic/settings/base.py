@@ -355,6 +355,12 @@ TASKS = {
     }
 }
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 5)
+# What a task leaves behind when it is given up for good (its worker died TASK_MAX_ATTEMPTS
+# times, or it failed that often): task path -> a function called with the task's own
+# arguments, so nothing waits for ever ("waiting to be processed").
+TASK_GIVE_UP_HANDLERS = {
+    "booking.imaging.processing.process_upload": "booking.imaging.processing.give_up",
+}
 # A running task holds a lease whose heartbeat its worker renews; a task whose
 # heartbeat is older than this is taken as abandoned by a dead worker and run again
 # (at most TASK_MAX_ATTEMPTS runs in all, then marked failed).

@@ -243,6 +243,62 @@ def test_a_task_abandoned_too_often_is_failed_with_a_clear_error(settings):
 
 
 @pytest.mark.django_db
+def test_an_upload_whose_worker_kept_dying_is_refused_not_left_waiting(settings):
+    """The give-up handler of process_upload runs with the task's own arguments."""
+    from booking.models import Upload
+    from tests.booking.factories import BookingFactory
+
+    settings.TASK_LEASE_SECONDS = 120
+    settings.TASK_MAX_ATTEMPTS = 1
+    upload = Upload.objects.create(
+        booking=BookingFactory(), file="x.dcm", original_name="CT.dcm", size=1, kind="dicom"
+    )
+    other = Upload.objects.create(
+        booking=upload.booking, file="y.dcm", original_name="MR.dcm", size=1, kind="dicom"
+    )
+    stored = enqueue(process_upload, upload.pk)
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        claim_next(worker_id="w1", queue_names=["imaging"], backend_name="default")
+    outcome = reclaim_abandoned(
+        queue_names=["imaging"],
+        backend_name="default",
+        now=timezone.datetime.fromisoformat("2026-03-02 10:03:00+00:00"),
+    )
+    assert outcome == {"ready": [], "failed": [str(stored.pk)]}
+    upload.refresh_from_db()
+    other.refresh_from_db()
+    assert upload.processing == Upload.Processing.REFUSED
+    assert "could not be processed after several tries" in upload.processing_note
+    assert upload.notes[0]["msg"].startswith("the file could not be processed")
+    assert other.processing == Upload.Processing.PENDING  # only the task's own upload
+
+
+@pytest.mark.django_db
+def test_an_upload_whose_processing_failed_every_time_is_refused(settings, monkeypatch):
+    from booking.imaging import processing
+    from booking.models import Upload
+    from tests.booking.factories import BookingFactory
+
+    settings.TASK_MAX_ATTEMPTS = 3
+    upload = Upload.objects.create(
+        booking=BookingFactory(), file="x.dcm", original_name="CT.dcm", size=1, kind="dicom"
+    )
+
+    def disk_trouble(upload_id):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(processing, "run_processing", disk_trouble)
+    monkeypatch.setattr(processing, "retry_later", lambda *a, attempt, **k: attempt < 3)
+    processing.process_upload.call(upload.pk, attempt=2)  # queued again: still waiting
+    upload.refresh_from_db()
+    assert upload.processing == Upload.Processing.PENDING
+    with pytest.raises(OSError):
+        processing.process_upload.call(upload.pk, attempt=3)
+    upload.refresh_from_db()
+    assert upload.processing == Upload.Processing.REFUSED
+
+
+@pytest.mark.django_db
 def test_a_task_left_running_by_a_plain_worker_is_reclaimed(settings):
     settings.TASK_LEASE_SECONDS = 120
     stored = enqueue(note, "unused")
