@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -142,9 +142,12 @@ class VerdictForm(forms.Form):
         if self.differing and not data.get("identity_checked"):
             self.add_error(
                 "identity_checked",
-                _(
+                ngettext(
+                    "The name or birth date in %(count)d study differs from the booking. "
+                    "Check it, then tick this box.",
                     "The name or birth date in %(count)d studies differs from the booking. "
-                    "Check them, then tick this box."
+                    "Check them, then tick this box.",
+                    len(self.differing),
                 )
                 % {"count": len(self.differing)},
             )

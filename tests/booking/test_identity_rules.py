@@ -3,6 +3,7 @@ booking, the patient ID that is shown but never stored, notes translated when sh
 the viewer's anatomical order."""
 
 from datetime import date
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -138,7 +139,9 @@ def test_the_verdict_form_asks_for_the_confirmation_only_when_a_study_differs(
 
     refused = client.post(url, {"verdict": "approved"})
     assert refused.status_code == 200
-    assert "Check them, then tick this box" in refused.content.decode()
+    assert "in 1 study differs from the booking. Check it, then tick this box" in unescape(
+        refused.content.decode()
+    )
     assert not ImagingReview.objects.exists()
     chosen_other = client.post(
         url, {"verdict": "approved", "identity_checked": "on", "scan_study": other.pk}
