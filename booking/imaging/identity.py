@@ -520,8 +520,7 @@ def compare(identity: PatientIdentity, *, name: str, birth_date: date | None) ->
         date_agrees = identity.birth_date == birth_date
         if not date_agrees:
             differs.append(
-                BIRTH_DATE_DIFFERS
-                % {"file": identity.birth_date.isoformat(), "booking": birth_date.isoformat()}
+                BIRTH_DATE_DIFFERS % {"file": identity.birth_date, "booking": birth_date}
             )
 
     if differs:

@@ -16,6 +16,9 @@ in the active language; `n.data()` is what the database keeps.
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
@@ -38,14 +41,21 @@ class Note:
         return Note(self.msgid, self.params, name)
 
     def text(self) -> str:
-        """The message in the active language, without the file's name."""
+        """The message in the active language, without the file's name.
+
+        A date parameter is written in the reader's own short date format.
+        """
         message = gettext(self.msgid)
         if self.params:
+            params = {
+                key: date_format(value, "SHORT_DATE_FORMAT") if isinstance(value, date) else value
+                for key, value in self.params.items()
+            }
             try:
-                return message % self.params
+                return message % params
             except (KeyError, TypeError, ValueError):
                 # A translation that lost a placeholder: the English text still works.
-                return self.msgid % self.params
+                return self.msgid % params
         return message
 
     def __str__(self) -> str:
@@ -87,6 +97,8 @@ def _plain(value):
         return value
     if isinstance(value, Note):
         return value.data()
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 

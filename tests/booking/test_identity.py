@@ -482,10 +482,14 @@ def test_birth_date_one_day_off_differs():
     assert result.state == DIFFERS
     (reason,) = result.reasons
     assert reason.msgid == identity.BIRTH_DATE_DIFFERS.msgid
-    assert reason.params == {"file": "1958-04-12", "booking": "1958-04-13"}
-    assert str(reason) == (
-        "The birth date differs: 1958-04-12 in the images, 1958-04-13 in the booking."
-    )
+    assert reason.params == {"file": date(1958, 4, 12), "booking": date(1958, 4, 13)}
+    with translation.override("en"):
+        assert str(reason) == (
+            "The birth date differs: 12/04/1958 in the images, 13/04/1958 in the booking."
+        )
+    with translation.override("da"):
+        assert "12.04.1958" in str(reason) and "13.04.1958" in str(reason)
+    assert reason.data()["args"] == {"file": "1958-04-12", "booking": "1958-04-13"}
 
 
 def test_both_differing_are_both_reported():
