@@ -354,6 +354,18 @@ def _components(group: str) -> list[str]:
     return parts
 
 
+def split_pn(value) -> tuple[str, str, str]:
+    """(family, given, the name as kept) of a DICOM person name, or of Study.patient_name.
+
+    A name without "^" is one group of words: no family or given name, kept as written.
+    """
+    group = _pn_group(value)
+    if "^" not in group:
+        return "", "", _clean(group)
+    parts = _components(group)
+    return parts[0], parts[1], "^".join(parts).rstrip("^")[:MAX_TEXT]
+
+
 def format_pn(value) -> str:
     """A DICOM person name ("Family^Given^Middle^Prefix^Suffix") for display.
 
@@ -399,19 +411,13 @@ def read_identity(ds) -> PatientIdentity:
         texts, charset, charset_note, stated = _decode_fields(ds)
     except Exception:
         texts, charset, charset_note, stated = {}, "", "", ""
-    group = _pn_group(texts.get("PatientName", ""))
-    if "^" in group:
-        family, given = _components(group)[:2]
-        pn = "^".join(_components(group)).rstrip("^")[:MAX_TEXT]
-    else:
-        family = given = ""
-        pn = _clean(group)
+    family, given, pn = split_pn(texts.get("PatientName", ""))
     try:
         sex = str(ds.get("PatientSex") or "").strip().upper()
     except Exception:
         sex = ""
     return PatientIdentity(
-        name=format_pn(group),
+        name=format_pn(pn),
         family=family,
         given=given,
         birth_date=_date(ds, "PatientBirthDate"),

@@ -281,27 +281,24 @@ def _process_sr(ds, info, ident, member, display, sink, outcome) -> None:
     outcome.reports += 1
 
 
-def _pdf_report(data: bytes, work_dir: Path, title: str) -> dict:
-    """A PDF report: the document, and a preview of its first page through the safe PDF path."""
+def _pdf_report(path: Path, title: str) -> dict:
+    """A PDF report from the file at `path`: the document, and a preview of its first page
+    through the safe PDF path."""
     report = {
         "kind": "pdf",
         "title": title[:200],
         "date": None,
         "lines": [],
         "truncated": False,
-        "document": data,
+        "document": path.read_bytes(),
         "preview": None,
         "note": None,
     }
-    target = work_dir / f"{secrets.token_hex(8)}.pdf"
     try:
-        target.write_bytes(data)
-        check_pdf_complexity(target)
-        report["preview"] = pdf_preview(target)
+        check_pdf_complexity(path)
+        report["preview"] = pdf_preview(path)
     except ValueError as exc:
         report["note"] = as_note(exc)
-    finally:
-        target.unlink(missing_ok=True)
     return report
 
 
@@ -311,8 +308,12 @@ def _process_encapsulated_pdf(path, ds, info, ident, member, display, sink, outc
     except reports.ReportError as exc:
         outcome.refuse(display, exc.reason)
         return
-    work_dir = Path(path).parent
-    report = _pdf_report(data, work_dir, reports.report_title(ds) or PurePosixPath(member).name)
+    target = Path(path).parent / f"{secrets.token_hex(8)}.pdf"
+    try:
+        target.write_bytes(data)
+        report = _pdf_report(target, reports.report_title(ds) or PurePosixPath(member).name)
+    finally:
+        target.unlink(missing_ok=True)
     report["date"] = info.study_date
     sink.add_report(member, info, ident, report)
     outcome.reports += 1
@@ -323,8 +324,7 @@ def _process_pdf_member(target: Path, name: str, written: int, sink, outcome) ->
     if written > report_max_bytes():
         outcome.refuse(name, _("the PDF report is too large to keep."))
         return
-    data = target.read_bytes()
-    sink.add_report(name, None, None, _pdf_report(data, target.parent, PurePosixPath(name).name))
+    sink.add_report(name, None, None, _pdf_report(target, PurePosixPath(name).name))
     outcome.reports += 1
 
 
@@ -550,15 +550,6 @@ def child_entry(job: dict, start: int, reporter) -> None:
 # --- Database side -------------------------------------------------------------------
 
 
-def _stored_pn(ident: identity.PatientIdentity) -> str:
-    """The name as Study.patient_name keeps it: the DICOM person name ("^" between parts)."""
-    if ident.pn:
-        return ident.pn
-    if ident.family:
-        return f"{ident.family}^{ident.given}" if ident.given else ident.family
-    return ident.given or ident.name
-
-
 class DatabaseSink(Sink):
     """Saves previews to private storage and groups instances into studies and series.
 
@@ -593,7 +584,7 @@ class DatabaseSink(Sink):
         }
         if ident is not None:
             known.update(
-                patient_name=_stored_pn(ident)[:200],
+                patient_name=ident.pn[:200],
                 patient_birth_date=ident.birth_date,
                 patient_sex=ident.sex[:1],
                 institution=ident.institution[:200],
@@ -633,14 +624,10 @@ class DatabaseSink(Sink):
 
     def add_frame(self, member: str, info: dicom.DicomInfo, frame) -> None:
         preview = self._save(frame.preview, frame.preview_format)
-        names = [preview]
         thumbnail = self._save(frame.thumbnail, frame.thumbnail_format)
-        names.append(thumbnail)
-        raw = ""
-        if getattr(frame, "raw", None):
-            raw = self._save(frame.raw, "png")
-            names.append(raw)
-        for code, png in (getattr(frame, "renditions", None) or {}).items():
+        raw = self._save(frame.raw, "png") if frame.raw else ""
+        names = [name for name in (preview, thumbnail, raw) if name]
+        for code, png in frame.renditions.items():
             names.append(
                 services.store_rendition(
                     services.rendition_path(self.upload.booking_id, preview, code), png
@@ -654,18 +641,18 @@ class DatabaseSink(Sink):
             frame=frame.frame,
             rows=frame.rows,
             columns=frame.columns,
-            slice_position=getattr(frame, "position", None),
-            acquisition=(getattr(frame, "acquisition", "") or "")[:32],
+            slice_position=frame.position,
+            acquisition=frame.acquisition[:32],
             window_center=frame.window_center,
             window_width=frame.window_width,
-            default_window=getattr(frame, "default_code", "") or "",
-            presets=list(getattr(frame, "presets", None) or []),
+            default_window=frame.default_code,
+            presets=frame.presets,
             preview=preview,
             thumbnail=thumbnail,
             raw=raw,
-            raw_offset=getattr(frame, "raw_offset", 0.0) or 0.0,
-            raw_scale=getattr(frame, "raw_scale", 1.0) or 1.0,
-            invert=bool(getattr(frame, "invert", False)),
+            raw_offset=frame.raw_offset,
+            raw_scale=frame.raw_scale,
+            invert=frame.invert,
         )
         self.pending.append((instance, names))
 

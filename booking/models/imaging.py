@@ -55,22 +55,20 @@ class Study(models.Model):
 
     def identity(self):
         """What the images say about whose scan it is (booking/imaging/identity.py)."""
-        from booking.imaging.identity import PatientIdentity, format_pn
+        from booking.imaging.identity import PatientIdentity, format_pn, split_pn
 
-        parts = (self.patient_name.split("^") + ["", ""])[:2] if "^" in self.patient_name else []
+        family, given, pn = split_pn(self.patient_name)
         return PatientIdentity(
-            name=format_pn(self.patient_name) if self.patient_name else "",
-            family=parts[0].strip() if parts else "",
-            given=parts[1].strip() if parts else self.patient_name.strip(),
+            name=format_pn(pn),
+            family=family,
+            given=given,
             birth_date=self.patient_birth_date,
             sex=self.patient_sex,
             institution=self.institution,
-            patient_id="",
             study_date=self.study_date,
             study_description=self.description,
-            charset="",
             charset_note=self.charset_note,
-            pn=self.patient_name,
+            pn=pn,
         )
 
     def compare_with(self, booking):

@@ -286,7 +286,8 @@ def test_drafts_images_are_not_served(client, booking, imaging):
     login(client, "doctor", booking)
     booking.status = "draft"
     booking.save()
-    for name in ["booking", "viewer", "preview", "thumbnail", "download", "raw", "study_download"]:
+    names = ["booking", "viewer", "preview", "thumbnail", "download", "raw", "study_download"]
+    for name in [*names, "report_preview", "report_download"]:
         assert client.get(imaging_urls(booking, imaging)[name]).status_code == 404, name
 
 
