@@ -21,10 +21,32 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the site's default language, whatever ran before it.
+
+    A request leaves its language active in the thread; without this, a test's
+    outcome would depend on which test ran before it in the same process.
+    """
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 API on localhost (tests/s3.py), one per test process."""
+    from tests import s3
+
+    return s3.s3_server()
 
 
 @pytest.fixture(autouse=True)

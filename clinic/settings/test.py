@@ -1,6 +1,7 @@
 """Settings for the test suite: the production settings, made fast and local."""
 
 import os
+from urllib.parse import urlsplit
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret-" + "x" * 40)
 
@@ -31,17 +32,26 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "booking.sms.LocmemBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "booking.storage.PrivateStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Static files come from the app folders in tests; no collectstatic run is needed.
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = None
-MEDIA_ROOT = VAR_DIR / "test-media"
-PRIVATE_STORAGE_ROOT = VAR_DIR / "test-private"
+# pytest-xdist runs the suite in several processes ("gw0", "gw1", ...): each gets its
+# own folders and its own Redis database, since tests clear the cache (FLUSHDB).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_suffix = f"-{XDIST_WORKER}" if XDIST_WORKER else ""
+MEDIA_ROOT = VAR_DIR / f"test-media{_suffix}"
+PRIVATE_STORAGE_ROOT = VAR_DIR / f"test-private{_suffix}"
 if not REDIS_URL:
-    CACHES["default"]["LOCATION"] = str(VAR_DIR / "test-cache")
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / f"test-cache{_suffix}")
 else:
     CACHES["default"]["KEY_PREFIX"] = "test"
+    if XDIST_WORKER:
+        _url = urlsplit(REDIS_URL)
+        _db = 1 + int(XDIST_WORKER.removeprefix("gw") or 0)
+        CACHES["default"]["LOCATION"] = _url._replace(path=f"/{_db}").geturl()
 DEMO_ACCOUNTS = False
 # Messages go out at any hour in tests unless a test sets quiet hours itself.
 BOOKING_QUIET_HOURS = None

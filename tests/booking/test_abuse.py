@@ -360,7 +360,7 @@ def test_save_upload_checks_the_quota_itself(settings, storage, phone_talk):
     settings.DRAFT_MAX_FILES = 1
     draft = complete_draft(phone_talk)
     uploads.save_upload(booking=draft, uploaded_file=png("a.png"))
-    with pytest.raises(uploads.UploadRejected) as refused:
+    with translation.override("en"), pytest.raises(uploads.UploadRejected) as refused:
         uploads.save_upload(booking=draft, uploaded_file=png("b.png"))
     assert "at most 1 file until it is sent" in refused.value.reason
     assert draft.uploads.count() == 1
@@ -369,6 +369,7 @@ def test_save_upload_checks_the_quota_itself(settings, storage, phone_talk):
 
 def test_the_streaming_handler_cuts_off_a_file_as_soon_as_it_passes_the_room(storage):
     """Files that would be refused are not written out whole first."""
+    translation.activate("en")  # the reasons below are read in English
     handler = uploads.StreamingUploadHandler(room=uploads.Room(bytes=100, files=2))
     with pytest.raises(StopFutureHandlers):
         handler.new_file("files", "a.png", "image/png", None)

@@ -190,6 +190,7 @@ NOT_MOBILE = "We can only send text messages to a mobile number."
 @pytest.mark.django_db
 @pytest.mark.parametrize("channel", ["sms", "both"])
 def test_texts_need_a_mobile_number(channel):
+    translation.activate("en")
     form = AboutYouForm(about(contact_channel=channel, phone=LANDLINE), instance=Booking())
     assert not form.is_valid()
     assert list(form.errors) == ["phone"]

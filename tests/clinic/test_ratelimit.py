@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core.cache import caches
 
 from clinic import ratelimit
@@ -98,7 +99,8 @@ def cache_configs(tmp_path) -> dict[str, dict]:
         configs["redis"] = {
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": os.environ["REDIS_URL"],
+                # This process's own database (clinic/settings/test.py): the test clears it.
+                "LOCATION": django_settings.CACHES["default"]["LOCATION"],
                 "KEY_PREFIX": f"ratelimit-test-{os.getpid()}",
             }
         }
