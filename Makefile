@@ -9,12 +9,14 @@ PORT ?= 8000
 # Production-like environment for `check --deploy` (nothing here is a real secret).
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=deploy-check-$(shell printf '%064d' 0 | tr 0 k)-7Qz9vX2mLp4Rt8Wn ALLOWED_HOSTS=clinic.example
 
-.PHONY: run test install setup lint check pytest translations vendor clean
+.PHONY: run test install setup lint check pytest translations vendor clean lock
 
-$(STAMP): pyproject.toml
+# The pinned, hashed dependencies first, then the project itself (its code, not pinned).
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,14 +40,30 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 check: install
+	$(PY) deploy/check_lock.py
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	DEBUG=1 $(PY) manage.py translations --check
 
+# Test processes (pytest-xdist); `make test PYTEST_WORKERS=0` runs in this process only.
+PYTEST_WORKERS ?= 3
 pytest: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint check pytest
+
+# Developers: after changing requirements in pyproject.toml, compile both lock files for every
+# platform. Pins already locked are kept; `make lock LOCK_ARGS=--upgrade` (or
+# `LOCK_ARGS="--upgrade-package NAME"`) moves them to the newest allowed releases. The runtime
+# lock is constrained to the dev lock's pins, so servers run what the tests ran.
+LOCK_ARGS ?=
+UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" --quiet
+lock: install
+	$(UV_COMPILE) $(LOCK_ARGS) --extra dev -o requirements-dev.lock
+	$(UV_COMPILE) $(LOCK_ARGS) -c requirements-dev.lock -o requirements.lock
+	$(PY) deploy/check_lock.py --stamp
+	$(PY) deploy/check_lock.py
 
 # Developers: collect new interface strings into the .po files (needs gettext).
 translations: install
