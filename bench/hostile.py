@@ -25,7 +25,6 @@ import io
 import multiprocessing
 import os
 import resource
-import shutil
 import statistics
 import struct
 import sys
@@ -500,6 +499,7 @@ class Monitor(threading.Thread):
 
 def run_corpus(folder: Path, names) -> tuple[list, list]:
     from django.conf import settings
+    from django.core.files import File
 
     from booking.filetypes import HEADER_BYTES, sniff_kind
     from booking.imaging import processing
@@ -515,10 +515,8 @@ def run_corpus(folder: Path, names) -> tuple[list, list]:
         path = folder / name
         with open(path, "rb") as handle:
             sniffed = sniff_kind(handle.read(HEADER_BYTES), path.stat().st_size)
-        stored = f"bookings/{booking.pk}/{name}"
-        target = Path(storage.path(stored))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        with open(path, "rb") as handle:
+            stored = storage.save(f"bookings/{booking.pk}/{name}", File(handle))
         upload = Upload.objects.create(
             booking=booking,
             file=stored,

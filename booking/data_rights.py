@@ -55,7 +55,7 @@ from booking.models import (
     Upload,
 )
 from booking.models.audit import DataRightsRecord
-from booking.storage import private_storage
+from booking.storage import delete_folder, private_storage
 
 Status = Booking.Status
 
@@ -430,6 +430,8 @@ def delete_bookings(bookings: Iterable[Booking]) -> list[str]:
     with transaction.atomic():
         for booking in bookings:
             names += booking_file_names(booking)
+            # Then whatever else the booking's folders hold (see delete_files).
+            names += [f"bookings/{booking.pk}/", f"renditions/{booking.pk}/"]
             pk = booking.pk
             booking.delete()
             Booking.history.filter(id=pk).delete()
@@ -437,10 +439,13 @@ def delete_bookings(bookings: Iterable[Booking]) -> list[str]:
 
 
 def delete_files(names: Iterable[str]) -> int:
+    """Delete these stored files; a name ending in "/" is a folder, emptied."""
     storage = private_storage()
     removed = 0
     for name in names:
-        if storage.exists(name):
+        if name.endswith("/"):
+            removed += delete_folder(storage, name.rstrip("/"))
+        elif storage.exists(name):
             storage.delete(name)
             removed += 1
     return removed

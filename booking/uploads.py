@@ -1,9 +1,10 @@
 """Patients' uploads: private storage, a streaming upload handler and validation.
 
-Files are streamed in chunks to ``PRIVATE_STORAGE_ROOT/incoming`` while the request
-arrives (never held whole in memory, never written under MEDIA_ROOT), checked by
-their content (the name and the browser's content type are not trusted), and moved
-with ``os.replace`` to a random name under ``PRIVATE_STORAGE_ROOT/bookings/<pk>/``.
+Files are streamed in chunks to this machine's incoming folder (booking.storage.
+incoming_dir) while the request arrives (never held whole in memory, never in the
+public media), checked by their content (the name and the browser's content type are
+not trusted), and kept in the private storage under a random name in
+``bookings/<pk>/`` (moved on one machine's disk, streamed to an S3 bucket).
 
 Limits (settings, each with an environment override; see docs/uploads.md):
 UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES_PER_BOOKING, ZIP_MAX_TOTAL_BYTES,
@@ -52,7 +53,7 @@ from booking.filetypes import (
 )
 from booking.imaging.processing import enqueue_processing
 from booking.models import Booking, Upload
-from booking.storage import incoming_dir, private_storage
+from booking.storage import incoming_dir, private_storage, store_local_file
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def room_for(booking) -> Room:
 
 
 def disk_is_low() -> bool:
-    """True when the private storage's disk has less than UPLOAD_MIN_FREE_BYTES free."""
+    """True when the incoming folder's disk has less than UPLOAD_MIN_FREE_BYTES free."""
     return shutil.disk_usage(incoming_dir()).free < settings.UPLOAD_MIN_FREE_BYTES
 
 
@@ -169,7 +170,7 @@ def disk_is_low() -> bool:
 
 
 class IncomingFile(UploadedFile):
-    """A file streamed to PRIVATE_STORAGE_ROOT/incoming; opened only when read.
+    """A file streamed to the incoming folder; opened only when read.
 
     Keeping it closed between the upload and save_upload() means a request with
     hundreds of files does not hold hundreds of open file descriptors.
@@ -206,7 +207,7 @@ class IncomingFile(UploadedFile):
 
 
 class StreamingUploadHandler(FileUploadHandler):
-    """Writes each file straight to PRIVATE_STORAGE_ROOT/incoming, chunk by chunk.
+    """Writes each file straight to the incoming folder, chunk by chunk.
 
     A file over UPLOAD_MAX_FILE_BYTES is cut off as soon as it passes the limit
     (its partial copy deleted, the rest of it read and thrown away) and noted in
@@ -331,7 +332,6 @@ def save_upload(*, booking, uploaded_file, user=None):
     """
     name = clean_original_name(uploaded_file.name)
     path = _spool(uploaded_file)
-    moved = False
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
@@ -359,21 +359,21 @@ def save_upload(*, booking, uploaded_file, user=None):
         except ValueError as exc:  # its message is a Note: str() puts it into words now
             raise UploadRejected(name, str(exc)) from exc
 
-        stored = f"bookings/{booking.pk}/{secrets.token_urlsafe(18)}{EXTENSIONS[kind]}"
+        # Kept first (a move on one machine's disk, a streamed upload to object
+        # storage), then counted: the booking's row is not locked while a big file
+        # travels. A file the room cannot take is deleted again.
         storage = private_storage()
-        target = Path(storage.path(stored))
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        with transaction.atomic():
-            # The booking's row is locked while its room is counted and the file
-            # added, so simultaneous uploads cannot together pass the draft's quota.
-            locked = Booking.objects.select_for_update().get(pk=booking.pk)
-            room = room_for(locked)
-            if not room.takes(size):
-                raise UploadRejected(name, draft_full_reason(room))
-            os.replace(path, target)
-            moved = True
-            os.chmod(target, settings.FILE_UPLOAD_PERMISSIONS or 0o640)
-            try:
+        stored = store_local_file(
+            storage, f"bookings/{booking.pk}/{secrets.token_urlsafe(18)}{EXTENSIONS[kind]}", path
+        )
+        try:
+            with transaction.atomic():
+                # The booking's row is locked while its room is counted and the file
+                # added, so simultaneous uploads cannot together pass the draft's quota.
+                locked = Booking.objects.select_for_update().get(pk=booking.pk)
+                room = room_for(locked)
+                if not room.takes(size):
+                    raise UploadRejected(name, draft_full_reason(room))
                 upload = Upload.objects.create(
                     booking=booking,
                     file=stored,
@@ -382,9 +382,9 @@ def save_upload(*, booking, uploaded_file, user=None):
                     kind=kind,
                     uploaded_by=user if user is not None and user.is_authenticated else None,
                 )
-            except Exception:
-                target.unlink(missing_ok=True)
-                raise
+        except BaseException:
+            storage.delete(stored)
+            raise
         upload.nested_archives = nested
         if nested:
             logger.warning(
@@ -397,8 +397,7 @@ def save_upload(*, booking, uploaded_file, user=None):
         enqueue_processing(upload)
         return upload
     finally:
-        if not moved:
-            Path(path).unlink(missing_ok=True)
+        Path(path).unlink(missing_ok=True)  # refused, or kept by now
         if isinstance(uploaded_file, IncomingFile):
             uploaded_file.close()
 

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from clinic import views
+from clinic import health, views
 from clinic.sitemaps import sitemaps
 
 urlpatterns = [
@@ -16,7 +16,8 @@ urlpatterns = [
     path("staff/imaging/", include("booking.imaging.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
-    path("health/", views.health, name="health"),
+    # Load balancers and monitoring (clinic/health.py): no language prefix, never cached.
+    path("health/", health.health, name="health"),
 ]
 
 urlpatterns += i18n_patterns(

@@ -1,17 +1,14 @@
 """Public pages of the clinic app, and the friendly error pages."""
 
-from django.db import DatabaseError, connection
 from django.http import (
     Http404,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseServerError,
-    JsonResponse,
 )
 from django.shortcuts import render
 from django.template import loader
 from django.utils import translation
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clinic import seo
@@ -68,30 +65,6 @@ def robots_txt(request):
         f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
-
-
-@never_cache
-@require_GET
-def health(request):
-    """For monitoring: 503 when the database does not answer; a warning, not a failure,
-    when the periodic message pass is late (reminders are not going out, but this
-    instance can still serve pages)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError:
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    from booking import outbox
-
-    last = outbox.last_pass_at()
-    late = outbox.pass_is_late()
-    return JsonResponse(
-        {
-            "status": "warning" if late else "ok",
-            "database": "ok",
-            "message_pass": {"last": last.isoformat() if last else None, "late": late},
-        }
-    )
 
 
 def bad_request(request, exception=None):

@@ -69,7 +69,12 @@ from booking.imaging import dicom, identity, reports, sandbox, services
 from booking.imaging.notes import Note, as_note
 from booking.imaging.notes import note as _
 from booking.models import Booking, Instance, Report, Series, Study, Upload
-from booking.storage import make_work_dir, private_storage, remove_abandoned_work_dirs
+from booking.storage import (
+    copy_to_local,
+    make_work_dir,
+    private_storage,
+    remove_abandoned_work_dirs,
+)
 from clinic.tasks import retry_later
 
 logger = logging.getLogger(__name__)
@@ -835,20 +840,21 @@ def run_processing(upload_id: int) -> sandbox.Report | None:
     outcome = Outcome()
     handler = UploadHandler(upload, outcome)
     sink = handler.sink
-    work_dir = make_work_dir(WORK_PREFIX)
+    job_dir = make_work_dir(WORK_PREFIX)
     try:
-        try:
-            path = upload.file.path
-        except Exception:
-            path = ""
+        # The children read a copy on this machine's disk, wherever the file is kept,
+        # and unpack into a folder of their own (emptied when a child is killed).
+        path = copy_to_local(private_storage(), upload.file.name, job_dir)
         report = None
-        if not path or not os.path.exists(path):
+        if path is None:
             outcome.refuse("", _("the stored file is missing."))
         else:
-            report = run_sandboxed(path, work_dir, handler)
+            unpacked = job_dir / "unpacked"
+            unpacked.mkdir(mode=0o750)
+            report = run_sandboxed(path, unpacked, handler)
         sink.finish()
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        shutil.rmtree(job_dir, ignore_errors=True)
 
     if outcome.preview:
         data, ext = outcome.preview

@@ -7,9 +7,7 @@ deletes them when the retention period is over (purge_imaging).
 """
 
 import logging
-import os
 import posixpath
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -33,7 +31,7 @@ from booking.models import (
     Study,
     Upload,
 )
-from booking.storage import private_storage
+from booking.storage import delete_folder, private_storage, store_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -169,14 +167,12 @@ def rendition_name(instance: Instance, preset) -> str:
 
 
 def store_rendition(name: str, png: bytes) -> str:
-    """Write a rendition made by the processing (booking/imaging/processing.py); returns `name`."""
-    path = private_storage().path(name)
-    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    # A unique temporary name, then an atomic rename: a reader never sees half a file.
-    with tempfile.NamedTemporaryFile(dir=os.path.dirname(path), suffix=".tmp", delete=False) as out:
-        out.write(png)
-    os.replace(out.name, path)
-    return name
+    """Write a rendition made by the processing (booking/imaging/processing.py); returns `name`.
+
+    Its name is derived from the preview's, so a rendition written again replaces
+    the one before; a reader never sees half a file (booking.storage.store_bytes).
+    """
+    return store_bytes(private_storage(), name, png, replace=True)
 
 
 def shown_code(instance: Instance, code: str) -> str:
@@ -517,13 +513,10 @@ def purge_booking(booking: Booking) -> dict:
                 deleted += 1
         except OSError as exc:
             logger.warning("could not delete %s: %s", name, exc)
-    renditions = posixpath.join("renditions", str(booking.pk))
-    folder = storage.path(renditions)
-    if os.path.isdir(folder):
-        for entry in os.listdir(folder):
-            os.unlink(os.path.join(folder, entry))
-            deleted += 1
-        os.rmdir(folder)
+    # Whatever else the booking's folders hold (a rendition of a window no longer
+    # offered, a file whose row was lost when a worker died) goes too.
+    for folder in (f"renditions/{booking.pk}", f"bookings/{booking.pk}"):
+        deleted += delete_folder(storage, folder)
     counts["files"] = deleted
     return counts
 

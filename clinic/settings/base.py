@@ -11,9 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from botocore.config import Config as BotoConfig
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from clinic.static import content_etag
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -112,7 +115,8 @@ MIDDLEWARE = [
     # Content-Security-Policy and Permissions-Policy headers (clinic/security.py).
     "clinic.security.ContentSecurityPolicyMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, with the same ETag on every machine (clinic/static.py).
+    "clinic.static.StaticFilesMiddleware",
     # NUL bytes and invalid UTF-8 get the friendly 400 page before the session or
     # any view reads them (PostgreSQL refuses NUL in text).
     "clinic.middleware.MalformedInputMiddleware",
@@ -248,15 +252,21 @@ JQUERY_UI_URL = "vendor/jquery-ui/jquery-ui.min.js"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+# ETags from each file's content, not from when this machine's collectstatic copied it.
+WHITENOISE_ADD_HEADERS_FUNCTION = content_etag
 MEDIA_URL = "/media/"
 # Public media: editors' images (practitioners' photos, content images).
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Patients' uploads: never under MEDIA_ROOT, served only after a permission check.
 PRIVATE_STORAGE_ROOT = Path(env("PRIVATE_STORAGE_ROOT", str(VAR_DIR / "private")))
+# Files arriving and the imaging worker's unpacked files: local to each machine. Empty:
+# PRIVATE_STORAGE_ROOT/incoming (then an accepted upload is moved, not copied).
+UPLOAD_INCOMING_DIR = env("UPLOAD_INCOMING_DIR")
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_PERMISSIONS = 0o640
 # Patients' uploads (booking/uploads.py, docs/uploads.md). Each file is streamed to
-# PRIVATE_STORAGE_ROOT/incoming and cut off as soon as it passes the size limit.
+# UPLOAD_INCOMING_DIR (a local folder on each machine, never shared) and cut off as
+# soon as it passes the size limit; an accepted file is then moved to the private storage.
 UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 1024**3)  # a zipped CD
 # A progressive JPEG whose decoding would hold more than this is checked by the imaging
 # worker, not by the web process at upload (booking/filetypes.py check_image).
@@ -305,10 +315,67 @@ IMAGING_CHILD_HOOK = ""
 # the non-file form fields held in memory.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 2000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# --- Stored files (docs/deploy.md) ---------------------------------------------------
+# Every stored file goes through STORAGES: "default" holds public media (editors'
+# images and their thumbnails), "private" patients' files (uploads, previews,
+# renditions, reports). Local folders unless S3-compatible object storage is set:
+# S3_PUBLIC_BUCKET and S3_PRIVATE_BUCKET (each on its own), S3_ENDPOINT_URL for a
+# provider other than AWS, S3_REGION, and the keys in S3_ACCESS_KEY_ID and
+# S3_SECRET_ACCESS_KEY (or boto3's own AWS_* variables, or an instance role).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "private": {"BACKEND": "booking.storage.PrivateStorage"},
+    # Hashed names (cached for a year by browsers), compressed copies (clinic/static.py).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+S3_ENDPOINT_URL = env("S3_ENDPOINT_URL") or None
+S3_REGION = env("S3_REGION") or None
+_s3_common = {
+    "endpoint_url": S3_ENDPOINT_URL,
+    "region_name": S3_REGION,
+    "access_key": env("S3_ACCESS_KEY_ID") or None,
+    "secret_key": env("S3_SECRET_ACCESS_KEY") or None,
+    # Never overwrite: a name taken gets a suffix, as on the local disk.
+    "file_overwrite": False,
+    # An endpoint that does not answer fails within seconds (pages, /health/), not after
+    # botocore's minute; slow transfers of big files may still take their time.
+    "client_config": BotoConfig(
+        connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}
+    ),
+    "addressing_style": env("S3_ADDRESSING_STYLE") or None,
+}
+if env("S3_PUBLIC_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3_common,
+            "bucket_name": env("S3_PUBLIC_BUCKET"),
+            # Plain addresses that pages and caches can keep; the bucket's policy
+            # makes the objects public (docs/deploy.md).
+            "querystring_auth": False,
+            "custom_domain": env("S3_PUBLIC_DOMAIN") or None,
+            "url_protocol": env("S3_PUBLIC_PROTOCOL", "https:"),
+            "object_parameters": {"CacheControl": "max-age=86400"},
+        },
+    }
+if env("S3_PRIVATE_BUCKET"):
+    STORAGES["private"] = {
+        "BACKEND": "booking.storage.PrivateS3Storage",
+        "OPTIONS": {
+            **_s3_common,
+            "bucket_name": env("S3_PRIVATE_BUCKET"),
+            # Patients' files are encrypted at rest by the provider: "AES256" (keys
+            # the provider holds) or "aws:kms" with S3_PRIVATE_KMS_KEY_ID.
+            "object_parameters": {
+                key: value
+                for key, value in {
+                    "ServerSideEncryption": env("S3_PRIVATE_ENCRYPTION", "AES256"),
+                    "SSEKMSKeyId": env("S3_PRIVATE_KMS_KEY_ID"),
+                }.items()
+                if value
+            },
+        },
+    }
 
 # Anonymous visitors get whole pages from the cache; any content save invalidates
 # them at once (clinic/page_cache.py). 0 switches the page cache off.
@@ -400,6 +467,11 @@ if len(SMS_SENDER) > 11:
 # Security. Behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer probes each instance over plain HTTP: a redirect is not an answer.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# `/health/` shows which check failed to staff, or to a caller that sends
+# `Authorization: Bearer <HEALTH_TOKEN>`; empty: staff only (clinic/health.py).
+HEALTH_TOKEN = env("HEALTH_TOKEN")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True

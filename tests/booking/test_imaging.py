@@ -2,13 +2,13 @@
 
 import io
 import os
-import shutil
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile, File
 from django.utils import translation
 from PIL import Image
 
@@ -43,15 +43,13 @@ def booking(db):
 
 def make_upload(booking, data: bytes | Path, kind: str, name="file") -> Upload:
     storage = private_storage()
-    stored = f"bookings/{booking.pk}/{name}"
-    target = Path(storage.path(stored))
-    target.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, Path):
-        shutil.copyfile(data, target)
+        with data.open("rb") as handle:
+            stored = storage.save(f"bookings/{booking.pk}/{name}", File(handle))
     else:
-        target.write_bytes(data)
+        stored = storage.save(f"bookings/{booking.pk}/{name}", ContentFile(data))
     return Upload.objects.create(
-        booking=booking, file=stored, original_name=name, size=target.stat().st_size, kind=kind
+        booking=booking, file=stored, original_name=name, size=storage.size(stored), kind=kind
     )
 
 

@@ -441,18 +441,23 @@ def test_the_pass_records_its_time_and_is_late_after_fifteen_minutes():
     assert outbox.pass_is_late(at(2027, 3, 1, 12, 16)) is True
 
 
-def test_the_health_endpoint_shows_the_last_pass_and_warns_when_it_is_late(client):
+def test_the_health_endpoint_shows_the_last_pass_and_warns_when_it_is_late(client, settings):
+    settings.HEALTH_TOKEN = "monitoring-token"
+    monitoring = {"Authorization": "Bearer monitoring-token"}  # details only for monitoring
     with time_machine.travel(at(2027, 3, 1, 12), tick=False):
         outbox.run_pass()
     with time_machine.travel(at(2027, 3, 1, 12, 15), tick=False):
-        answer = client.get("/health/").json()
+        answer = client.get("/health/", headers=monitoring).json()
     assert answer["status"] == "ok" and answer["message_pass"]["late"] is False
     assert answer["message_pass"]["last"].startswith("2027-03-01T11:00:00")  # UTC
     with time_machine.travel(at(2027, 3, 1, 12, 16), tick=False):
-        response = client.get("/health/")
+        response = client.get("/health/", headers=monitoring)
+        anonymous = client.get("/health/")
     assert response.status_code == 200
     assert response.json()["status"] == "warning"
     assert response.json()["message_pass"]["late"] is True
+    # A late pass is no reason to take a machine out of the load balancer.
+    assert (anonymous.status_code, anonymous.content) == (200, b"ok\n")
 
 
 @pytest.mark.parametrize(

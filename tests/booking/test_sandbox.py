@@ -17,6 +17,7 @@ import time
 import zipfile
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import translation
 from pydicom.data import get_testdata_file
@@ -83,11 +84,7 @@ def booking(db):
 
 
 def make_upload(booking, data: bytes, kind: str, name: str) -> Upload:
-    stored = f"bookings/{booking.pk}/{name}"
-    target = private_storage().path(stored)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "wb") as out:
-        out.write(data)
+    stored = private_storage().save(f"bookings/{booking.pk}/{name}", ContentFile(data))
     return Upload.objects.create(
         booking=booking, file=stored, original_name=name, size=len(data), kind=kind
     )

@@ -9,13 +9,12 @@ outlive the idle time by much.
 """
 
 import time
-from pathlib import Path
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from booking.models import Booking, Upload
-from booking.storage import incoming_dir, private_storage
+from booking.storage import delete_folder, incoming_dir, private_storage
 from booking.uploads import delete_upload_files
 
 # Files in incoming/ older than this belong to no request still running.
@@ -45,9 +44,10 @@ class Command(BaseCommand):
                     booking.delete()
                     Booking.history.filter(id=pk).delete()
                 names = delete_upload_files(uploads)
-                folder = Path(private_storage().path(f"bookings/{pk}"))
-                if folder.is_dir() and not any(folder.iterdir()):
-                    folder.rmdir()
+                # What was made from them (previews, renditions) goes with them.
+                storage = private_storage()
+                for folder in (f"bookings/{pk}", f"renditions/{pk}"):
+                    files += delete_folder(storage, folder)
             files += len(names)
             self.stdout.write(
                 f"{verb} draft {booking.reference} (created {booking.created_at:%Y-%m-%d}) "
