@@ -48,7 +48,7 @@ check: install
 # Test processes (pytest-xdist); `make test PYTEST_WORKERS=0` runs in this process only.
 PYTEST_WORKERS ?= 3
 pytest: install
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint check pytest
 

@@ -109,9 +109,9 @@ def main():
             "VAR_DIR": var_dir,
             "LOG_LEVEL": "WARNING",
         }
-        Path(var_dir, "static").mkdir()
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        for command in (["migrate", "-v0"], ["load_demo"]):
+        # Production settings serve hashed static files: they must be collected first.
+        for command in (["migrate", "-v0"], ["load_demo"], ["collectstatic", "--noinput", "-v0"]):
             subprocess.run(
                 [PY, "manage.py", *command],
                 cwd=ROOT,

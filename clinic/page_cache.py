@@ -1,7 +1,8 @@
 """Whole-page cache for anonymous visitors, invalidated the moment content changes.
 
 Public pages are the same for every anonymous visitor, so their HTML is kept in
-the shared cache. Every key carries a content version; saving or deleting any
+the shared cache. Every key carries the release's static version (clinic machines of
+two releases may share the cache) and a content version; saving or deleting any
 content record (from the admin, a command or the shell) replaces the version,
 so a change shows at once instead of when the cache expires.
 
@@ -14,6 +15,9 @@ again, and pages other processes cached before the outage expire after
 PAGE_CACHE_SECONDS at the latest.
 """
 
+import functools
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -21,6 +25,7 @@ from functools import wraps
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
@@ -68,6 +73,18 @@ def content_version() -> str:
         cache.add(VERSION_KEY, version, timeout=None)
         version = cache.get(VERSION_KEY, version)
     return version
+
+
+@functools.cache
+def static_version() -> str:
+    """This release's static file names, in short (read once per process).
+
+    Pages name hashed static files (main.3f2a1c.css), and each machine serves only its
+    own release's: during a rolling restart, machines of two releases share the cache,
+    so each must get pages naming the files it has.
+    """
+    hashed = getattr(staticfiles_storage, "hashed_files", None) or {}
+    return hashlib.sha256(json.dumps(sorted(hashed.items())).encode()).hexdigest()[:12]
 
 
 def _renew_version() -> None:
@@ -128,7 +145,10 @@ def cache_public_page(view):
         if _skipping_cache():
             return _bypassed(view(request, *args, **kwargs))
         try:
-            key = f"page-cache:{content_version()}:{request.get_host()}:{request.path}"
+            key = (
+                f"page-cache:{static_version()}:{content_version()}:"
+                f"{request.get_host()}:{request.path}"
+            )
             cached = cache.get(key)
         except CACHE_ERRORS as error:
             _cache_failed(error, "page cache bypassed")

@@ -4,6 +4,8 @@ No review or aggregate-rating markup: search engines treat a business's own
 testimonials as self-serving.
 """
 
+from urllib.parse import urljoin
+
 from django.urls import reverse
 from django.utils import translation
 
@@ -43,7 +45,8 @@ def physician(practitioner, base_url: str) -> dict:
     if practitioner.title:
         data["description"] = practitioner.title
     if practitioner.photo:
-        data["image"] = base_url + practitioner.photo.url
+        # A path on this site, or the whole address of a bucket's object.
+        data["image"] = urljoin(base_url + "/", practitioner.photo.url)
     return data
 
 

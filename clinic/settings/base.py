@@ -358,6 +358,16 @@ if env("S3_PUBLIC_BUCKET"):
             "object_parameters": {"CacheControl": "max-age=86400"},
         },
     }
+# Where browsers fetch public media from, for the Content-Security-Policy's img-src.
+PUBLIC_MEDIA_ORIGINS: list[str] = []
+if env("S3_PUBLIC_BUCKET"):
+    _public = STORAGES["default"]["OPTIONS"]
+    if _public["custom_domain"]:
+        PUBLIC_MEDIA_ORIGINS = [f"{_public['url_protocol']}//{_public['custom_domain']}"]
+    elif S3_ENDPOINT_URL:
+        PUBLIC_MEDIA_ORIGINS = [S3_ENDPOINT_URL.rstrip("/")]
+    else:  # AWS itself: the bucket's own host
+        PUBLIC_MEDIA_ORIGINS = [f"https://{env('S3_PUBLIC_BUCKET')}.s3.amazonaws.com"]
 if env("S3_PRIVATE_BUCKET"):
     STORAGES["private"] = {
         "BACKEND": "booking.storage.PrivateS3Storage",
@@ -512,7 +522,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
         # Bootstrap draws its form icons from data: URIs.
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *PUBLIC_MEDIA_ORIGINS],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],

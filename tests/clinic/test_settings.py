@@ -99,3 +99,57 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+PRINT_STORAGES = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "print(json.dumps({'storages': {alias: {'backend': conf['BACKEND'],"
+    " 'options': {k: v for k, v in conf.get('OPTIONS', {}).items() if k != 'client_config'}}"
+    " for alias, conf in settings.STORAGES.items()},"
+    " 'img_src': settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']}))"
+)
+
+
+def storages_with(tmp_path, **env) -> dict:
+    result = run_python(PRINT_STORAGES, DEBUG="1", VAR_DIR=str(tmp_path), **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_stored_files_are_local_folders_unless_buckets_are_named(tmp_path):
+    facts = storages_with(tmp_path)
+    assert facts["storages"]["default"]["backend"].endswith("FileSystemStorage")
+    assert facts["storages"]["private"]["backend"] == "booking.storage.PrivateStorage"
+    assert facts["img_src"] == ["'self'", "data:"]
+
+
+def test_buckets_from_the_environment_encrypt_patients_files_and_open_the_policy(tmp_path):
+    facts = storages_with(
+        tmp_path,
+        S3_PUBLIC_BUCKET="clinic-public",
+        S3_PRIVATE_BUCKET="clinic-private",
+        S3_ENDPOINT_URL="https://s3.example.net/",
+    )
+    public, private = facts["storages"]["default"], facts["storages"]["private"]
+    assert public["backend"] == "storages.backends.s3.S3Storage"
+    assert public["options"]["bucket_name"] == "clinic-public"
+    assert public["options"]["querystring_auth"] is False
+    assert private["backend"] == "booking.storage.PrivateS3Storage"
+    assert private["options"]["bucket_name"] == "clinic-private"
+    assert private["options"]["object_parameters"] == {"ServerSideEncryption": "AES256"}
+    assert private["options"]["file_overwrite"] is False
+    assert facts["img_src"] == ["'self'", "data:", "https://s3.example.net"]
+    # With a domain of its own for public media, that origin instead; KMS when asked.
+    facts = storages_with(
+        tmp_path,
+        S3_PUBLIC_BUCKET="clinic-public",
+        S3_PUBLIC_DOMAIN="media.clinic.example",
+        S3_PRIVATE_BUCKET="clinic-private",
+        S3_PRIVATE_ENCRYPTION="aws:kms",
+        S3_PRIVATE_KMS_KEY_ID="key-1",
+    )
+    assert facts["img_src"] == ["'self'", "data:", "https://media.clinic.example"]
+    assert facts["storages"]["private"]["options"]["object_parameters"] == {
+        "ServerSideEncryption": "aws:kms",
+        "SSEKMSKeyId": "key-1",
+    }

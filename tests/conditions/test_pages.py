@@ -4,6 +4,7 @@ import io
 import json
 import re
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -254,6 +255,37 @@ def test_changing_a_linked_faq_or_a_section_also_invalidates(client, neck):
     section = neck.sections.get(kind="about")
     section.save()
     assert "Ændret" in client.get("/da/lidelser/nakkesmerter/").content.decode()
+
+
+def test_a_machine_of_another_release_does_not_get_pages_naming_files_it_lacks(
+    client, neck, monkeypatch
+):
+    from clinic import page_cache
+
+    monkeypatch.setattr(page_cache, "static_version", lambda: "release-1")
+    client.get("/da/lidelser/nakkesmerter/")
+    assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "hit"
+    monkeypatch.setattr(page_cache, "static_version", lambda: "release-2")
+    assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "miss"
+    monkeypatch.setattr(page_cache, "static_version", lambda: "release-1")
+    assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "hit"
+
+
+def test_the_static_version_follows_the_manifest(monkeypatch):
+    from clinic import page_cache
+
+    def version_with(hashed_files):
+        manifest_storage = SimpleNamespace(hashed_files=hashed_files)
+        monkeypatch.setattr(page_cache, "staticfiles_storage", manifest_storage)
+        page_cache.static_version.cache_clear()
+        return page_cache.static_version()
+
+    try:
+        first = version_with({"css/site.css": "css/site.1a2b3c.css"})
+        assert first == version_with({"css/site.css": "css/site.1a2b3c.css"})
+        assert first != version_with({"css/site.css": "css/site.4d5e6f.css"})
+    finally:
+        page_cache.static_version.cache_clear()
 
 
 def test_staff_never_get_a_cached_page(client, neck):
