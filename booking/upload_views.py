@@ -8,10 +8,14 @@ handlers, before ours is in place. ``handle_upload`` puts the streaming handler 
 first and then checks the CSRF token itself (``csrf_protect``), as Django's docs
 describe for views that change the upload handlers. Nothing in the view may touch
 request.POST or request.FILES before calling it.
+
+A form that also carries the upload field (the checklist step, whose "Next" posts the
+chosen files when JavaScript is off) uses ``with_posted_files`` the same way.
 """
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
@@ -143,20 +147,7 @@ def _failure(request, redirect_to, message, status=400):
 @csrf_protect
 def _checked_upload(request, booking, handler, redirect_to):
     files = request.FILES.getlist(FIELD_NAME)
-    accepted = []
-    refused = [{"name": name, "reason": reason} for name, reason in handler.refused]
-    left_out = Counter()
-    user = getattr(request, "user", None)
-    for uploaded_file in files:
-        try:
-            upload = save_upload(booking=booking, uploaded_file=uploaded_file, user=user)
-        except NotNeeded as exc:
-            left_out[exc.why] += 1
-        except UploadRejected as exc:
-            refused.append({"name": exc.name, "reason": exc.reason})
-        else:
-            accepted.append(describe(upload))
-
+    accepted, refused, left_out = _keep_files(request, booking, handler, files)
     if not files and not refused:
         return _failure(request, redirect_to, _("Choose one or more files first."))
     viewer = left_out[VIEWER_PROGRAM]
@@ -173,6 +164,30 @@ def _checked_upload(request, booking, handler, redirect_to):
             data["notice"] = viewer_program_notice(viewer_total)
         return JsonResponse(data)
 
+    _announce(request, accepted, refused, viewer)
+    return _back(request, redirect_to)
+
+
+def _keep_files(request, booking, handler, files):
+    """Save each file; returns (accepted descriptions, refusals, Counter of files left out)."""
+    accepted = []
+    refused = [{"name": name, "reason": reason} for name, reason in handler.refused]
+    left_out = Counter()
+    user = getattr(request, "user", None)
+    for uploaded_file in files:
+        try:
+            upload = save_upload(booking=booking, uploaded_file=uploaded_file, user=user)
+        except NotNeeded as exc:
+            left_out[exc.why] += 1
+        except UploadRejected as exc:
+            refused.append({"name": exc.name, "reason": exc.reason})
+        else:
+            accepted.append(describe(upload))
+    return accepted, refused, left_out
+
+
+def _announce(request, accepted, refused, viewer):
+    """The page's messages after files arrived without the script: received, left out, refused."""
     if accepted:
         messages.success(
             request,
@@ -200,7 +215,55 @@ def _checked_upload(request, booking, handler, redirect_to):
             )
             % {"count": rest},
         )
-    return _back(request, redirect_to)
+
+
+@dataclass(frozen=True)
+class PostedFiles:
+    """How many of the files posted with a form were kept, and how many refused."""
+
+    kept: int
+    refused: int
+
+
+def with_posted_files(request, booking, view):
+    """Keep the files posted in "files" together with a form's answers, then run the form's view.
+
+    For a form that carries the upload field: without JavaScript, the checklist step's
+    "Next" posts the chosen files with the answers, and they must not be lost. The files
+    stream in and are checked as handle_upload's are, with the same messages; then
+    `view(request, booking, posted)` runs with a PostedFiles (a view stays on its page
+    when a file was refused, so the patient sees why). Like handle_upload, call it from a
+    view marked accepts_uploads before anything reads request.POST: the CSRF token is
+    checked here, after the streaming handler is in place.
+    """
+    handler = StreamingUploadHandler(request, room=room_for(booking))
+    request.upload_handlers.insert(0, handler)  # refuses each file itself while the disk is low
+    back = request.get_full_path()
+    try:
+        return _form_with_files(request, booking, handler, view)
+    except TooManyFilesSent:
+        return _failure(request, back, _("Too many files were sent at once."))
+    except (RequestDataTooBig, MultiPartParserError):
+        return _failure(request, back, _("The files could not be received. Try again."))
+    finally:
+        handler.discard_leftovers()
+
+
+@csrf_protect
+def _form_with_files(request, booking, handler, view):
+    files = request.FILES.getlist(FIELD_NAME)
+    accepted, refused, left_out = _keep_files(request, booking, handler, files)
+    _announce(request, accepted, refused, left_out[VIEWER_PROGRAM])
+    if refused:
+        # The same words as upload.js says (the widget's data-text-stopped).
+        messages.warning(
+            request,
+            _(
+                "Not every file was accepted, so you are still on this page. Your answers "
+                "are kept: press Next again to go on."
+            ),
+        )
+    return view(request, booking, PostedFiles(kept=len(accepted), refused=len(refused)))
 
 
 def _count_field(request, name: str) -> int:

@@ -37,7 +37,13 @@ from booking.forms import (
 from booking.imaging import services as imaging_services
 from booking.models import Booking
 from booking.timeline import timeline
-from booking.upload_views import accepts_uploads, handle_upload, wants_json
+from booking.upload_views import (
+    PostedFiles,
+    accepts_uploads,
+    handle_upload,
+    wants_json,
+    with_posted_files,
+)
 from clinic.client import client_address
 from clinic.i18n import get_by_translated_slug
 from clinic.models import ConsentText
@@ -306,21 +312,42 @@ def step_about(request):
     return _simple_step(request, "about")
 
 
+@accepts_uploads
 @never_cache
 @require_http_methods(["GET", "POST"])
 def step_checklist(request):
+    """The checklist step; its form carries the upload field.
+
+    Without JavaScript "Next" posts the chosen files with the answers: they are kept
+    (with_posted_files checks the CSRF token after its streaming handler is in place, so
+    nothing here may read request.POST before it), and a refused file keeps the patient
+    on the step.
+    """
     draft = current_draft(request)
     if draft is None:
         return redirect_to_start(request)
     if not draft.appointment_type.has_checklist:
         return redirect("booking:review")
     if request.method == "POST":
-        form = ChecklistForm(request.POST, instance=draft)
-        if form.is_valid():
-            request_flow.update_draft(booking=draft, **form.cleaned_data)
-            return redirect(next_step_url(draft, "checklist"))
-    else:
-        form = ChecklistForm(instance=draft)
+        return with_posted_files(request, draft, _post_checklist)
+    return _render_checklist(request, draft, ChecklistForm(instance=draft))
+
+
+def _post_checklist(request, draft: Booking, posted: PostedFiles):
+    form = ChecklistForm(request.POST, instance=draft)
+    valid = form.is_valid()
+    if valid:
+        request_flow.update_draft(booking=draft, **form.cleaned_data)
+    if posted.kept:
+        request_flow.note_uploads(booking=draft)
+    if not valid:
+        return _render_checklist(request, draft, form)
+    if posted.refused:
+        return redirect("booking:checklist")
+    return redirect(next_step_url(draft, "checklist"))
+
+
+def _render_checklist(request, draft: Booking, form):
     extra = {"scan_too_old": scan_too_old(draft)}
     if draft.appointment_type.imaging != "not_needed":
         extra |= {"upload_url": reverse("booking:draft_upload"), "uploads": draft.uploads.all()}

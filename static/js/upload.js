@@ -2,8 +2,10 @@
    with a progress bar, and announces what was received and what was refused.
    A CD's viewer program is not refused file by file: the server counts it, and one
    calm line (its "notice", counting the earlier batches this script reports back)
-   says it was left out. Without this script the form posts everything at once and
-   the page shows messages. */
+   says it was left out. Inside a step's form, "Next" (or Enter) with files chosen but not
+   sent sends them first, then the step; a refused file or a failed connection stops it
+   there, with the answers and the unsent files kept. Without this script the form posts
+   everything at once and the page shows messages. */
 (function () {
   "use strict";
   var MAX_FILES = 20;
@@ -51,38 +53,66 @@
   }
 
   function setUp(widget) {
-    var form = widget.querySelector("form");
-    var inputs = form.querySelectorAll('input[type="file"]');
+    // Its own form, or the step's form it sits in (then "Next" sends chosen files first).
+    var ownForm = widget.querySelector("form");
+    var form = ownForm || widget.closest("form");
+    var inputs = widget.querySelectorAll('input[type="file"]');
     var progressBox = widget.querySelector(".upload-progress");
     var progress = widget.querySelector("progress");
     var status = widget.querySelector(".upload-status");
     var list = widget.querySelector(".upload-list");
-    var button = form.querySelector('button[type="submit"]');
+    var button = widget.querySelector(".upload-send");
     var text = widget.dataset;
+    var busy = false;
 
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
+    function chosenFiles() {
       var files = [];
       inputs.forEach(function (input) { files = files.concat(Array.prototype.slice.call(input.files)); });
-      if (!files.length) { status.textContent = text.textNone; return; }
+      return files;
+    }
+
+    function paragraph(words) {
+      var p = document.createElement("p");
+      p.textContent = words;
+      status.appendChild(p);
+      return p;
+    }
+
+    // Leaves chosen only the files the server did not answer for (a failed batch and the
+    // ones after it), so that trying again sends no file twice.
+    function keepChosen(answered) {
+      if (!answered.length || typeof DataTransfer === "undefined") return;
+      inputs.forEach(function (input) {
+        var left = new DataTransfer();
+        Array.prototype.forEach.call(input.files, function (file) {
+          if (answered.indexOf(file) < 0) left.items.add(file);
+        });
+        input.files = left.files;
+      });
+    }
+
+    // Sends the chosen files in batches; resolves to {accepted, refused, failed}.
+    function upload(files, keepUnsent) {
       var total = files.reduce(function (sum, f) { return sum + f.size; }, 0) || 1;
-      var sentBefore = 0, accepted = [], refused = [], failed = false;
+      var sentBefore = 0, accepted = [], refused = [], failed = false, answered = [];
       var viewerFiles = 0, notice = "";
       var token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+      busy = true;
       button.disabled = true;
       progressBox.hidden = false;
       progress.value = 0;
       status.textContent = text.textSending;
 
-      batches(files).reduce(function (chain, batch) {
+      return batches(files).reduce(function (chain, batch) {
         return chain.then(function () {
           if (failed) return null;
           var batchBytes = batch.reduce(function (sum, f) { return sum + f.size; }, 0);
-          return send(form.action, token, batch, viewerFiles, function (loaded) {
+          return send(text.uploadUrl, token, batch, viewerFiles, function (loaded) {
             progress.value = Math.min(100, (100 * (sentBefore + Math.min(loaded, batchBytes))) / total);
           }).then(function (result) {
             sentBefore += batchBytes;
             if (!result.ok) { failed = true; return; }
+            answered = answered.concat(batch);
             (result.body.accepted || []).forEach(function (a) {
               accepted.push(a);
               var empty = list.querySelector(".upload-empty");
@@ -97,32 +127,50 @@
         });
       }, Promise.resolve()).then(function () {
         progress.value = 100;
+        busy = false;
         button.disabled = false;
-        inputs.forEach(function (input) { input.value = ""; });
+        if (failed && keepUnsent) keepChosen(answered);
+        else inputs.forEach(function (input) { input.value = ""; });
         status.textContent = "";
-        var summary = document.createElement("p");
-        summary.textContent = text.textDone + " " + text.textReceived + " " + accepted.length + ".";
-        status.appendChild(summary);
+        paragraph(text.textDone + " " + text.textReceived + " " + accepted.length + ".");
         if (notice) {
-          var calm = document.createElement("p");
-          calm.className = "upload-notice";
-          calm.textContent = notice + (accepted.length ? " " + text.textImagesReceived : "");
-          status.appendChild(calm);
+          paragraph(notice + (accepted.length ? " " + text.textImagesReceived : "")).className =
+            "upload-notice";
         }
         if (refused.length) {
-          var heading = document.createElement("p");
-          heading.textContent = text.textRefused;
+          paragraph(text.textRefused);
           var ul = document.createElement("ul");
           ul.className = "upload-refused";
           refused.forEach(function (r) { ul.appendChild(item(r.name ? r.name + ": " + r.reason : r.reason)); });
-          status.appendChild(heading);
           status.appendChild(ul);
         }
-        if (failed) {
-          var p = document.createElement("p");
-          p.textContent = text.textFailed;
-          status.appendChild(p);
+        if (failed && !keepUnsent) paragraph(text.textFailed);
+        return { accepted: accepted, refused: refused, failed: failed };
+      });
+    }
+
+    form.addEventListener("submit", function (event) {
+      if (busy) { event.preventDefault(); return; }
+      var files = chosenFiles();
+      if (ownForm || event.submitter === button) {
+        // "Send files": only the files, and the patient stays on the page.
+        event.preventDefault();
+        if (!files.length) { status.textContent = text.textNone; return; }
+        upload(files, false);
+        return;
+      }
+      // "Next" (or Enter) in the step's form: files chosen but not sent go first.
+      if (!files.length) return;
+      event.preventDefault();
+      upload(files, true).then(function (outcome) {
+        if (!outcome.failed && !outcome.refused.length) {
+          form.submit();  // the file fields are empty now: only the answers go
+          return;
         }
+        var stop = paragraph(outcome.failed ? text.textStoppedFailed : text.textStopped);
+        stop.className = "upload-stopped fw-bold";
+        status.tabIndex = -1;
+        status.focus();
       });
     });
   }

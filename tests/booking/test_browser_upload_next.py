@@ -1,0 +1,258 @@
+"""In a real Chromium: files chosen in the checklist step's upload box are not lost when
+the patient presses "Next" (or Enter) instead of "Send files". The page's script sends
+them first with the progress bar, stops on the step when one is refused or the
+connection fails; without JavaScript the step's form carries them to the server."""
+
+from datetime import timedelta
+
+import pydicom.data
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone, translation
+from PIL import Image
+from playwright.sync_api import expect
+
+from booking.models import AppointmentType, Booking
+from conditions.models import Condition
+from tests.conftest import axe_violations, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+NEXT = "button[type=submit][form=booking-step-form]"
+STOPPED = (
+    "Not every file was accepted, so you are still on this page. Your answers are kept: "
+    "press Next again to go on."
+)
+STOPPED_FAILED = (
+    "The connection failed, so you are still on this page. The files not received yet are "
+    "still chosen: press Next to try again."
+)
+
+
+def url(name: str, language: str) -> str:
+    with translation.override(language):
+        return reverse(name)
+
+
+def in_language(language: str, message: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+@pytest.fixture
+def demo_site(db):
+    call_command("load_demo", verbosity=0)
+    return {
+        "gold": AppointmentType.objects.get(name_da="Guldimplantation"),
+        "neck": Condition.objects.get(slug_da="nakkesmerter"),
+    }
+
+
+@pytest.fixture
+def files(tmp_path):
+    photo = tmp_path / "scan-photo.png"
+    Image.new("RGB", (64, 48), (180, 180, 180)).save(photo, "PNG")
+    not_a_photo = tmp_path / "not-a-photo.jpg"
+    not_a_photo.write_text("This is a letter, not a photo.")
+    return {
+        "png": str(photo),
+        "dicom": pydicom.data.get_testdata_file("CT_small.dcm"),
+        "text": str(not_a_photo),
+    }
+
+
+def open_checklist(page, demo_site, language: str):
+    """Step 1 in the browser; for a gold implantation the checklist comes next."""
+    page.goto(url("booking:what", language))
+    page.check(f'input[name=appointment_type][value="{demo_site["gold"].pk}"]')
+    page.select_option("#id_condition", str(demo_site["neck"].pk))
+    page.fill("#id_painful_area", "Neck")
+    with page.expect_navigation():
+        page.locator(NEXT).click()
+    assert page.url.endswith(url("booking:checklist", language))
+
+
+def answer_checklist(page, area: str):
+    page.check('input[name=imaging_status][value="uploaded"]')
+    page.fill("#id_scan_body_area", area)
+    page.check('input[name=takes_blood_thinners][value="no"]')
+
+
+def watch_progress(page) -> list[float]:
+    """The progress bar's values while it is shown, reported from the page as they change."""
+    seen: list[float] = []
+    page.expose_function("reportUploadProgress", lambda value: seen.append(value))
+    page.evaluate(
+        """() => {
+          const box = document.querySelector('.upload-progress');
+          const bar = box.querySelector('progress');
+          new MutationObserver(() => { if (!box.hidden) reportUploadProgress(bar.value); })
+            .observe(box, {attributes: true, subtree: true});
+        }"""
+    )
+    return seen
+
+
+def chosen_count(page) -> int:
+    return page.evaluate(
+        "[...document.querySelectorAll('.upload-widget input[type=file]')]"
+        ".reduce((n, input) => n + input.files.length, 0)"
+    )
+
+
+@pytest.mark.parametrize(("language", "how"), [("da", "click"), ("en", "enter")])
+def test_next_sends_the_chosen_files_first(visit, demo_site, files, language, how):
+    page = visit(locale=language, viewport=PHONE).page
+    open_checklist(page, demo_site, language)
+    answer_checklist(page, "Neck")
+    page.set_input_files("#upload-files", [files["png"], files["dicom"]])
+    progress = watch_progress(page)
+
+    with page.expect_navigation():
+        if how == "click":
+            page.locator(NEXT).click()
+        else:
+            page.locator("#id_scan_body_area").press("Enter")
+
+    assert page.url.endswith(url("booking:when", language))
+    assert progress and max(progress) == 100, progress
+    draft = Booking.objects.get()
+    assert sorted(draft.uploads.values_list("original_name", flat=True)) == [
+        "CT_small.dcm",
+        "scan-photo.png",
+    ]
+    assert (draft.imaging_status, draft.scan_body_area) == ("uploaded", "Neck")
+
+    # The review step counts the files that arrived.
+    Booking.objects.filter(pk=draft.pk).update(
+        earliest_date=timezone.localdate() + timedelta(days=14),
+        name="Margaret Holm",
+        email="holm@example.com",
+        phone="+4520123456",
+        birth_date="1950-05-04",
+    )
+    page.goto(url("booking:review", language))
+    with translation.override(language):
+        images = translation.gettext("I upload the images now")
+        count = translation.ngettext("%(counter)s file", "%(counter)s files", 2) % {"counter": 2}
+    expect(page.locator("main")).to_contain_text(f"{images} ({count})")
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_a_refused_file_stops_next_on_the_step(visit, demo_site, files, language):
+    page = visit(locale=language, viewport=PHONE).page
+    open_checklist(page, demo_site, language)
+    answer_checklist(page, "Lower back")
+    page.set_input_files("#upload-files", [files["png"], files["text"]])
+    checklist_url = page.url
+
+    page.locator(NEXT).click()
+
+    stopped = page.locator(".upload-stopped")
+    expect(stopped).to_have_text(in_language(language, STOPPED))
+    expect(page.locator(".upload-refused")).to_contain_text("not-a-photo.jpg")
+    expect(page.locator(".upload-list")).to_contain_text("scan-photo.png")
+    assert page.url == checklist_url
+    assert page.evaluate("document.activeElement.classList.contains('upload-status')")
+    assert page.locator(".upload-status").get_attribute("role") == "status"
+    assert page.locator("#id_scan_body_area").input_value() == "Lower back"
+    assert page.locator('input[name=takes_blood_thinners][value="no"]').is_checked()
+    draft = Booking.objects.get()
+    assert list(draft.uploads.values_list("original_name", flat=True)) == ["scan-photo.png"]
+    assert draft.scan_body_area == ""  # nothing of the step was sent yet
+    assert axe_violations(page) == []
+
+    # Next again, with no file chosen: the answers go and the step moves on.
+    with page.expect_navigation():
+        page.locator(NEXT).click()
+    assert page.url.endswith(url("booking:when", language))
+    draft.refresh_from_db()
+    assert (draft.scan_body_area, draft.uploads.count()) == ("Lower back", 1)
+
+
+def test_a_failed_connection_stops_next_and_keeps_the_files_chosen(visit, demo_site, files):
+    page = visit(locale="en", viewport=PHONE).page
+    open_checklist(page, demo_site, "en")
+    answer_checklist(page, "Neck")
+    page.set_input_files("#upload-files", [files["png"], files["dicom"]])
+    page.route("**" + url("booking:draft_upload", "en"), lambda route: route.abort())
+
+    page.locator(NEXT).click()
+
+    expect(page.locator(".upload-stopped")).to_have_text(STOPPED_FAILED)
+    assert page.url.endswith(url("booking:checklist", "en"))
+    assert chosen_count(page) == 2
+    assert page.evaluate("document.activeElement.classList.contains('upload-status')")
+    assert not Booking.objects.get().uploads.exists()
+
+    # The connection is back: Next sends them and goes on.
+    page.unroute("**" + url("booking:draft_upload", "en"))
+    with page.expect_navigation():
+        page.locator(NEXT).click()
+    assert page.url.endswith(url("booking:when", "en"))
+    assert Booking.objects.get().uploads.count() == 2
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_without_javascript_next_posts_the_chosen_files(visit, demo_site, files, language):
+    page = visit(locale=language, viewport=PHONE, java_script_enabled=False).page
+    open_checklist(page, demo_site, language)
+    answer_checklist(page, "Neck")
+    page.set_input_files("#upload-files", [files["png"], files["dicom"]])
+    with page.expect_navigation():
+        page.locator(NEXT).click()
+
+    assert page.url.endswith(url("booking:when", language))
+    with translation.override(language):
+        received = translation.ngettext(
+            "%(count)d file was received.", "%(count)d files were received.", 2
+        ) % {"count": 2}
+    expect(page.locator(".messages")).to_contain_text(received)
+    draft = Booking.objects.get()
+    assert draft.uploads.count() == 2
+    assert (draft.imaging_status, draft.scan_body_area) == ("uploaded", "Neck")
+
+
+def test_without_javascript_a_refused_file_keeps_the_step(visit, demo_site, files):
+    page = visit(locale="da", viewport=PHONE, java_script_enabled=False).page
+    open_checklist(page, demo_site, "da")
+    answer_checklist(page, "Lænd")
+    page.set_input_files("#upload-files", [files["png"], files["text"]])
+    with page.expect_navigation():
+        page.locator(NEXT).click()
+
+    assert page.url.endswith(url("booking:checklist", "da"))
+    messages = page.locator(".messages")
+    expect(messages).to_contain_text("not-a-photo.jpg")
+    expect(messages).to_contain_text(in_language("da", STOPPED))
+    expect(page.locator(".upload-list")).to_contain_text("scan-photo.png")
+    assert page.locator("#id_scan_body_area").input_value() == "Lænd"
+    assert page.locator('input[name=takes_blood_thinners][value="no"]').is_checked()
+    assert list(Booking.objects.get().uploads.values_list("original_name", flat=True)) == [
+        "scan-photo.png"
+    ]
+
+
+def gap(page, upper: str, lower: str) -> float:
+    """Pixels between the bottom of `upper` and the top of `lower`."""
+    above, below = page.locator(upper).bounding_box(), page.locator(lower).bounding_box()
+    return below["y"] - (above["y"] + above["height"])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_send_files_keeps_its_distance(visit, demo_site, files, width):
+    """ "Send files" does not touch the heading below it, nor the progress bar and messages;
+    the screenshots are for a look."""
+    page = visit(locale="da", viewport={"width": width, "height": 900}).page
+    open_checklist(page, demo_site, "da")
+    assert gap(page, ".upload-send", "#upload-list-heading") >= 16
+    screenshot(page, f"upload-next-{width}")
+    page.set_input_files("#upload-files", [files["png"], files["text"]])
+    page.locator(NEXT).click()
+    expect(page.locator(".upload-stopped")).to_be_visible()
+    assert gap(page, ".upload-send", ".upload-progress") >= 8
+    assert gap(page, ".upload-progress", ".upload-status") >= 8
+    assert gap(page, ".upload-status", "#upload-list-heading") >= 16
+    screenshot(page, f"upload-next-{width}-refused")
