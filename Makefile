@@ -27,8 +27,12 @@ setup: install
 	DEBUG=1 $(PY) manage.py translations
 	DEBUG=1 $(PY) manage.py load_demo
 
+# Links in e-mails from the admin, the task workers and the message pass point at this
+# server: SITE_URL is exported to every command of `run`, `setup` (load_demo) included.
+run: export SITE_URL = http://$(HOST):$(PORT)
 run: setup
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the server, both task workers and the message pass)"
+	@echo "Serving on $(SITE_URL)/ (Ctrl+C stops the server, both task workers and the message pass)"
+	@echo "Staff admin: $(SITE_URL)/admin/"
 	DEBUG=1 $(PY) manage.py run_worker --queue-name messages,default & messages=$$!; \
 	DEBUG=1 $(PY) manage.py run_worker --queue-name imaging & imaging=$$!; \
 	DEBUG=1 $(PY) manage.py send_messages --every 120 >/dev/null & pass=$$!; \

@@ -50,7 +50,16 @@ def private_path(booking: Booking, language: str | None = None, name: str = "pri
         return reverse(f"booking:{name}", kwargs={"token": make_token(booking)})
 
 
+def site_base_url(request_url: str = "") -> str:
+    """The base of every absolute link in e-mails, text messages and calendar files.
+
+    A patient's own request gives its address ("https://host"); everything else (the
+    admin, the task workers, the periodic message pass) uses settings.SITE_URL, so one
+    setting points them all at the running site.
+    """
+    return (request_url or settings.SITE_URL).rstrip("/")
+
+
 def private_url(booking: Booking, site_url: str = "", language: str | None = None) -> str:
     """The absolute private link, in the patient's language unless `language` says otherwise."""
-    base = (site_url or settings.SITE_URL).rstrip("/")
-    return base + private_path(booking, language)
+    return site_base_url(site_url) + private_path(booking, language)

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
-from booking.access import private_url
+from booking.access import private_url, site_base_url
 from booking.models import Booking
 from clinic.models import ClinicDetails
 
@@ -30,6 +30,15 @@ def clinic_address(clinic: ClinicDetails | None) -> str:
     return ", ".join(part for part in parts if part)
 
 
+def event_uid(booking: Booking) -> str:
+    """The same for every file of one booking, whether e-mailed or downloaded from any host.
+
+    It names the site by SITE_URL, never by the address a download was made from, so a
+    patient who imports both files gets one event.
+    """
+    return f"booking-{booking.reference}@{urlsplit(site_base_url()).hostname or 'clinic'}"
+
+
 def booking_ics(booking: Booking, site_url: str = "", clinic: ClinicDetails | None = None) -> bytes:
     """The .ics file of a confirmed booking, with texts in the patient's language."""
     if booking.starts_at is None:
@@ -40,21 +49,20 @@ def booking_ics(booking: Booking, site_url: str = "", clinic: ClinicDetails | No
     with translation.override(booking.language):
         clinic_name = clinic.name if clinic else _("the clinic")
         summary = _("Appointment at %(clinic)s") % {"clinic": clinic_name}
-        description = "\n".join(
-            [
-                _("Reference: %(reference)s") % {"reference": booking.reference},
-                _("See your booking and what to do before it:") + " " + link,
-            ]
-            + ([_("Phone: %(phone)s") % {"phone": clinic.phone}] if clinic and clinic.phone else [])
-        )
+        lines = [
+            _("Reference: %(reference)s") % {"reference": booking.reference},
+            _("See your booking and what to do before it:") + " " + link,
+        ]
+        if clinic and clinic.phone:
+            lines.append(_("Phone: %(phone)s") % {"phone": clinic.phone_display})
+        description = "\n".join(lines)
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic website//Booking//EN")
     calendar.add("version", "2.0")
     cancelled = booking.status == Booking.Status.CANCELLED
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     event = Event()
-    host = urlsplit(site_url or settings.SITE_URL).hostname or "clinic"
-    event.add("uid", f"booking-{booking.reference}@{host}")
+    event.add("uid", event_uid(booking))
     event.add("dtstamp", timezone.now())
     event.add("sequence", booking.time_sequence)
     if cancelled:

@@ -19,9 +19,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from booking.access import private_path, private_url
+from booking.access import private_path, private_url, site_base_url
 from booking.calendar import booking_ics
 from booking.models import Booking, MessageKind
+from clinic.models import sender_address
 
 Kind = MessageKind
 
@@ -147,7 +148,7 @@ def build_message(
     Kinds with a template of their own (KINDS) use it; the planned messages share
     one template whose paragraphs come from booking.channels.
     """
-    site_url = (site_url or settings.SITE_URL).rstrip("/")
+    site_url = site_base_url(site_url)
     if kind == "clinic_new_request":
         recipient = clinic.email if clinic else ""
         language = settings.LANGUAGE_CODE
@@ -175,7 +176,7 @@ def build_message(
             template = "message"
         text = render_to_string(f"email/booking/{template}.txt", context)
         html = render_to_string(f"email/booking/{template}.html", context | {"subject": title})
-    message = EmailMultiAlternatives(title, text, None, [recipient])
+    message = EmailMultiAlternatives(title, text, sender_address(clinic), [recipient])
     if clinic and clinic.email and kind != "clinic_new_request":
         message.reply_to = [clinic.email]
     message.attach_alternative(html, "text/html")

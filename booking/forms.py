@@ -7,7 +7,6 @@ pattern (testimonials/forms.py): one line per error, linking to the field.
 
 from datetime import date
 
-import phonenumbers
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
@@ -22,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from booking import sms
 from booking.models import Anticoagulant, AppointmentType, Booking
 from clinic.i18n import in_own_language
-from clinic.models import ConsentText, validate_plain_text
+from clinic.models import ConsentText, normalise_phone, validate_plain_text
 from conditions.models import Condition
 
 
@@ -33,25 +32,10 @@ class DangerSubmit(Submit):
 
 
 MAX_AGE_YEARS = 120
-PHONE_REGION = "DK"
 # Django's own weekday names: translating "Monday" in the project's catalogue
 # would also change how every date is written (capitalised in Danish).
 WEEKDAYS = [(day, capfirst(WEEKDAY_NAMES[day])) for day in range(5)]
 DO_NOT_STOP = _("Do not stop any medicine until we have agreed a plan with you.")
-
-
-def normalise_phone(value: str) -> str:
-    """The number in E.164 (+4512345678); Danish unless it starts with a country code."""
-    try:
-        number = phonenumbers.parse(value, PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise forms.ValidationError(
-            _("Please write a valid phone number, for example 20 12 34 56 or +46 70 123 45 67."),
-            code="invalid_phone",
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def years_before(day: date, years: int) -> date:

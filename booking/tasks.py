@@ -6,8 +6,6 @@ tries it once. A failed try is retried from the row by the periodic pass
 that is down for hours loses nothing and nothing is sent twice.
 """
 
-from django.conf import settings
-
 from booking import outbox
 from booking.models import MessageKind
 
@@ -15,11 +13,12 @@ from booking.models import MessageKind
 def send_booking_message(*, booking, kind: str, site_url: str = "") -> None:
     """Record a message of `kind` about `booking` and send it as soon as it may go out.
 
-    `site_url` ("https://host") makes the links absolute; without it settings.SITE_URL
-    is used (e.g. when staff confirm a booking from the admin).
+    `site_url` is the address of the patient's own request ("https://host"); without
+    one (staff in the admin, the workers) the links are made when the message is sent,
+    from settings.SITE_URL (booking.access.site_base_url).
     """
     if kind not in MessageKind.values:
         raise ValueError(f"Unknown kind of booking message: {kind!r}")
-    ids = outbox.record_event(booking=booking, kind=kind, site_url=site_url or settings.SITE_URL)
+    ids = outbox.record_event(booking=booking, kind=kind, site_url=site_url)
     for message_id in ids:
         outbox.deliver_message.enqueue(message_id)

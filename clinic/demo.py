@@ -2,8 +2,10 @@
 
 The clinic, its doctor, address (postal code 9999 does not exist in Denmark),
 phone number and CVR number are invented: a demo must never send a patient to a
-real clinic or name a real person. Loading is idempotent: records are found by a
-stable key and updated, never duplicated.
+real clinic or name a real person. The site accepts only phone numbers that can exist,
+so the demo's has a valid Danish form; it is written in E.164, the form it is saved in,
+so a rerun finds nothing changed. Loading is idempotent: records are found by a stable
+key and updated, never duplicated.
 """
 
 import secrets
@@ -18,7 +20,7 @@ from clinic.models import ClinicDetails, ConsentText, Page, Practitioner, TrustM
 
 CLINIC = {
     "name": "Egebæk Smerteklinik",
-    "phone": "+45 12 34 56 78",
+    "phone": "+4598765432",
     "email": "kontakt@egebaek-smerteklinik.example",
     "street_address": "Ahornvej 12",
     "postal_code": "9999",

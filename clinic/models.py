@@ -1,6 +1,9 @@
 """Site-wide content: the clinic's details, its practitioners, simple pages and consent texts."""
 
-from django.conf import settings
+from email.utils import quote
+
+import phonenumbers
+from django.conf import global_settings, settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -13,6 +16,8 @@ from clinic.fields import RichTextField
 from clinic.i18n import translated_slug
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# Numbers typed without a country code are Danish.
+PHONE_REGION = "DK"
 
 
 def validate_image_size(image):
@@ -27,6 +32,60 @@ def validate_plain_text(value):
     """Refuse markup in plain-text fields: it would be shown as code to patients."""
     if value and ("<" in value and ">" in value):
         raise ValidationError(_("This field takes plain text. Please remove the HTML tags."))
+
+
+def normalise_phone(value: str) -> str:
+    """The number in E.164 (+4512345678); Danish unless it starts with a country code."""
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("Please write a valid phone number, for example 20 12 34 56 or +46 70 123 45 67."),
+            code="invalid_phone",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_phone(value: str) -> None:
+    """Refuse a number that cannot exist; the model stores it in E.164 (see save)."""
+    normalise_phone(value)
+
+
+def format_phone(value: str) -> str:
+    """A number as people read it, "+45 98 76 54 32": grouped, with the country code.
+
+    The international form reads naturally in Denmark and tells callers abroad what to
+    dial. Text that is not a number at all is returned as it is.
+    """
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def stored_phone(value: str) -> str:
+    """E.164 when the number is valid, else the text as typed (nothing is lost)."""
+    try:
+        return normalise_phone(value)
+    except ValidationError:
+        return value
+
+
+def sender_address(clinic: "ClinicDetails | None") -> str:
+    """Who the site's e-mails come from: DEFAULT_FROM_EMAIL if it is set, else the clinic.
+
+    Left unset (the demo, a first run), Django's placeholder "webmaster@localhost" would
+    reach patients; the clinic's own public address is one they know and can answer.
+    """
+    configured = settings.DEFAULT_FROM_EMAIL
+    if configured and configured != global_settings.DEFAULT_FROM_EMAIL:
+        return configured
+    if clinic and clinic.email:
+        return f'"{quote(clinic.name)}" <{clinic.email}>' if clinic.name else clinic.email
+    return configured
 
 
 class ClinicDetails(models.Model):
@@ -48,12 +107,7 @@ class ClinicDetails(models.Model):
     phone = models.CharField(
         _("phone number"),
         max_length=30,
-        validators=[
-            RegexValidator(
-                r"^\+?[0-9 ()-]{6,}$",
-                _("Enter the phone number with digits and spaces, e.g. +45 12 34 56 78."),
-            )
-        ],
+        validators=[validate_phone],
         help_text=_("Shown in the header of every page and called when a patient taps it."),
     )
     email = models.EmailField(_("e-mail address"), help_text=_("The clinic's public address."))
@@ -89,9 +143,15 @@ class ClinicDetails(models.Model):
 
     @property
     def phone_uri(self) -> str:
+        """tel:+4598765432: the stored E.164 form dials from Denmark and abroad alike."""
         return "tel:" + "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
 
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
     def save(self, *args, **kwargs):
+        self.phone = stored_phone(self.phone)
         # There is only ever one clinic: the first record is the one that is edited.
         if not self.pk and (existing := ClinicDetails.load()):
             self.pk = existing.pk

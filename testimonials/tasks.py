@@ -10,7 +10,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from clinic.models import ClinicDetails
+from booking.access import site_base_url
+from clinic.models import ClinicDetails, sender_address
 from clinic.tasks import retry_later
 from testimonials.models import Testimonial
 
@@ -50,12 +51,12 @@ def notify_staff_of_testimonial(testimonial_id: int, site_url: str = "", attempt
                 _("It is not shown on the website until a member of staff has approved it."),
                 _("Read it and approve or reject it here:")
                 + "\n"
-                + site_url
+                + site_base_url(site_url)
                 + admin_change_url(testimonial_id),
             ]
         )
     try:
-        send_mail(subject, body, None, [clinic.email])
+        send_mail(subject, body, sender_address(clinic), [clinic.email])
     except (smtplib.SMTPException, OSError) as error:
         if not retry_later(
             notify_staff_of_testimonial,

@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # WhiteNoise, with the same ETag on every machine (clinic/static.py).
     "clinic.static.StaticFilesMiddleware",
+    # Pages gzipped, padded against BREACH; text only (clinic/compression.py).
+    "clinic.compression.TextGZipMiddleware",
     # NUL bytes and invalid UTF-8 get the friendly 400 page before the session or
     # any view reads them (PostgreSQL refuses NUL in text).
     "clinic.middleware.MalformedInputMiddleware",
@@ -418,7 +420,9 @@ DRAFT_MAX_FILES = env_int("DRAFT_MAX_FILES", 1000)
 UPLOAD_MIN_FREE_BYTES = env_int("UPLOAD_MIN_FREE_BYTES", 5 * 1024**3)
 DRAFT_IDLE_HOURS = env_int("DRAFT_IDLE_HOURS", 24)
 BOOKING_LINK_MAX_AGE = timedelta(days=env_int("BOOKING_LINK_MAX_AGE_DAYS", 60))
-# The site's address for links in e-mails sent without a request (e.g. by staff actions).
+# The site's address for every link made outside a patient's request: e-mails and texts
+# sent from the admin, the task workers and the message pass (booking.access.site_base_url).
+# `make run` sets it to the address it serves on.
 SITE_URL = env("SITE_URL", "http://localhost:8000").rstrip("/")
 
 # Background work on Django's tasks API (the django-tasks backport). Two queues, each
@@ -457,6 +461,8 @@ EMAIL_BACKEND = env(
     if DEBUG and not env("EMAIL_HOST")
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+# Left unset, messages to patients and the clinic come from the clinic's own address
+# (clinic.models.sender_address), as in the demo; error mails to ADMINS from SERVER_EMAIL.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 ADMINS = [("Admin", address) for address in env_list("ADMINS", [])]

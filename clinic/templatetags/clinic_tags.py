@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from clinic.i18n import field_language, language_alternates
+from clinic.models import format_phone
 
 register = template.Library()
 
@@ -71,13 +72,13 @@ def responsive_image(
 @register.filter
 def phone(value: str) -> str:
     """A stored number (+4520123456) as people write it: +45 20 12 34 56."""
-    import phonenumbers
+    return format_phone(value)
 
-    try:
-        number = phonenumbers.parse(value, "DK")
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+@register.filter
+def nowrap(value) -> str:
+    """The text in a span that never breaks across lines, e.g. a phone number in a sentence."""
+    return format_html('<span class="text-nowrap">{}</span>', value)
 
 
 @register.simple_tag(takes_context=True)

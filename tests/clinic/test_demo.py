@@ -44,5 +44,5 @@ def test_demo_home_page_shows_the_made_up_clinic(client):
     call_command("load_demo")
     html = client.get("/da/").content.decode()
     assert "Egebæk Smerteklinik" in html
-    assert 'href="tel:+4512345678"' in html
+    assert 'href="tel:+4598765432"' in html
     assert "Mette Egelund Brask" in html

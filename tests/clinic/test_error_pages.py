@@ -28,7 +28,7 @@ def test_unknown_url_gets_the_friendly_404_with_the_phone_number(client, demo):
     assert response.status_code == 404
     html = response.content.decode()
     assert translated("da", "We could not find that page") in html
-    assert demo.phone in html and 'href="tel:+4512345678"' in html
+    assert demo.phone in html and 'href="tel:+4598765432"' in html
 
 
 def test_unknown_language_prefix_gets_a_404_in_the_visitors_language(client, demo):

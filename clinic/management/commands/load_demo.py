@@ -23,7 +23,7 @@ class Command(BaseCommand):
         load_demo_booking(with_bookings=settings.DEMO_ACCOUNTS)
         self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
         if settings.DEMO_ACCOUNTS:
-            self.stdout.write("Demo staff logins for http://127.0.0.1:8000/admin/ :")
+            self.stdout.write(f"Demo staff logins for {settings.SITE_URL}/admin/ :")
             accounts = ensure_demo_accounts()
             for username, password, _uri in accounts:
                 self.stdout.write(f"  {username:<10} {password}")
