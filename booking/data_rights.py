@@ -55,7 +55,7 @@ from booking.models import (
     Upload,
 )
 from booking.models.audit import DataRightsRecord
-from booking.storage import delete_folder, private_storage
+from booking.storage import booking_folders, delete_folder, private_storage
 
 Status = Booking.Status
 
@@ -431,7 +431,7 @@ def delete_bookings(bookings: Iterable[Booking]) -> list[str]:
         for booking in bookings:
             names += booking_file_names(booking)
             # Then whatever else the booking's folders hold (see delete_files).
-            names += [f"bookings/{booking.pk}/", f"renditions/{booking.pk}/"]
+            names += [f"{folder}/" for folder in booking_folders(booking.pk)]
             pk = booking.pk
             booking.delete()
             Booking.history.filter(id=pk).delete()
@@ -483,7 +483,7 @@ def erase(
             booking=None if start_deleted else booking,
             action=DataRightsRecord.Action.ERASE,
             references=references,
-            summary=f"{summary} {len(names)} stored file(s) removed.",
+            summary=f"{summary} {sum(not n.endswith('/') for n in names)} stored file(s) removed.",
             ip_address=ip_address or None,
         )
     delete_files(names)

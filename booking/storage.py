@@ -156,6 +156,16 @@ def copy_to_local(storage, name: str, folder: Path) -> Path | None:
     return target
 
 
+def booking_folders(booking_id: int) -> tuple[str, str]:
+    """The folders of one booking's files: its uploads and previews, and its renditions."""
+    return (f"bookings/{booking_id}", f"renditions/{booking_id}")
+
+
+def delete_booking_folders(storage, booking_id: int) -> int:
+    """Delete whatever the booking's folders still hold; returns how many files went."""
+    return sum(delete_folder(storage, folder) for folder in booking_folders(booking_id))
+
+
 def delete_folder(storage, folder: str) -> int:
     """Delete every stored file under `folder` (and, on a disk, the empty folders)."""
     try:

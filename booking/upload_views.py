@@ -106,18 +106,32 @@ def handle_upload(request, booking, *, redirect_to: str | None = None):
         logger.error("Upload refused: less than UPLOAD_MIN_FREE_BYTES free in private storage.")
         message = _("We cannot receive files just now. Please try again later, or call us.")
         return _failure(request, redirect_to, message, status=503)
+    return _streaming(
+        request,
+        booking,
+        redirect_to,
+        lambda handler: _checked_upload(request, booking, handler, redirect_to),
+    )
+
+
+def _streaming(request, booking, redirect_to, receive):
+    """Put the streaming handler first, then `receive(handler)` the request's files.
+
+    A request whose body cannot be read (too many files, too big, broken) gets a
+    clear message; files the handler wrote but nobody kept are deleted.
+    """
     handler = StreamingUploadHandler(request, room=room_for(booking))
     if hasattr(request, "_files"):
         # Still works (Django's handlers kept the files in memory or FILE_UPLOAD_TEMP_DIR
         # and save_upload copies them), but without the streaming size cut-off.
         logger.warning(
-            "request.FILES was read before handle_upload(): mark the view with "
-            "booking.upload_views.accepts_uploads so uploads stream to private storage."
+            "request.FILES was read before the upload handler was set: mark the view "
+            "with booking.upload_views.accepts_uploads so uploads stream to disk."
         )
     else:
         request.upload_handlers.insert(0, handler)
     try:
-        return _checked_upload(request, booking, handler, redirect_to)
+        return receive(handler)
     except TooManyFilesSent:
         return _failure(request, redirect_to, _("Too many files were sent at once."))
     except (RequestDataTooBig, MultiPartParserError):
@@ -236,17 +250,13 @@ def with_posted_files(request, booking, view):
     view marked accepts_uploads before anything reads request.POST: the CSRF token is
     checked here, after the streaming handler is in place.
     """
-    handler = StreamingUploadHandler(request, room=room_for(booking))
-    request.upload_handlers.insert(0, handler)  # refuses each file itself while the disk is low
-    back = request.get_full_path()
-    try:
-        return _form_with_files(request, booking, handler, view)
-    except TooManyFilesSent:
-        return _failure(request, back, _("Too many files were sent at once."))
-    except (RequestDataTooBig, MultiPartParserError):
-        return _failure(request, back, _("The files could not be received. Try again."))
-    finally:
-        handler.discard_leftovers()
+    # The handler refuses each file itself while the disk is low.
+    return _streaming(
+        request,
+        booking,
+        request.get_full_path(),
+        lambda handler: _form_with_files(request, booking, handler, view),
+    )
 
 
 @csrf_protect

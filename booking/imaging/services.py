@@ -31,7 +31,7 @@ from booking.models import (
     Study,
     Upload,
 )
-from booking.storage import delete_folder, private_storage, store_bytes
+from booking.storage import delete_booking_folders, private_storage, store_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -515,8 +515,7 @@ def purge_booking(booking: Booking) -> dict:
             logger.warning("could not delete %s: %s", name, exc)
     # Whatever else the booking's folders hold (a rendition of a window no longer
     # offered, a file whose row was lost when a worker died) goes too.
-    for folder in (f"renditions/{booking.pk}", f"bookings/{booking.pk}"):
-        deleted += delete_folder(storage, folder)
+    deleted += delete_booking_folders(storage, booking.pk)
     counts["files"] = deleted
     return counts
 

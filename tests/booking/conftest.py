@@ -72,3 +72,21 @@ def gateway():
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def demo_site(db):
+    """The demo clinic, and what the browser tests of the booking pick from it."""
+    from django.core.management import call_command
+
+    from booking.models import Anticoagulant, AppointmentType
+    from clinic.models import Practitioner
+    from conditions.models import Condition
+
+    call_command("load_demo", verbosity=0)
+    return {
+        "gold": AppointmentType.objects.get(name_da="Guldimplantation"),
+        "neck": Condition.objects.get(slug_da="nakkesmerter"),
+        "eliquis": Anticoagulant.objects.get(brand="Eliquis"),
+        "doctor": Practitioner.objects.get(name="Mette Egelund Brask"),
+    }

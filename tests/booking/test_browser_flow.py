@@ -7,16 +7,13 @@ from datetime import datetime, time, timedelta
 
 import pydicom.data
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format, time_format
 from PIL import Image
 from playwright.sync_api import expect
 
-from booking.models import Anticoagulant, AppointmentType, Booking
-from clinic.models import Practitioner
-from conditions.models import Condition
+from booking.models import Booking
 from tests.conftest import axe_violations, log_in_verified, screenshot
 from tests.factories import UserFactory
 
@@ -46,17 +43,6 @@ def long_date(language: str, day) -> str:
     """As the private page writes a date: the weekday, then DATE_FORMAT."""
     with translation.override(language):
         return f"{date_format(day, 'l')} {date_format(day, 'DATE_FORMAT')}"
-
-
-@pytest.fixture
-def demo_site(db):
-    call_command("load_demo", verbosity=0)
-    return {
-        "gold": AppointmentType.objects.get(name_da="Guldimplantation"),
-        "neck": Condition.objects.get(slug_da="nakkesmerter"),
-        "eliquis": Anticoagulant.objects.get(brand="Eliquis"),
-        "doctor": Practitioner.objects.get(name="Mette Egelund Brask"),
-    }
 
 
 @pytest.fixture

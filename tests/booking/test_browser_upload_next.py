@@ -7,14 +7,12 @@ from datetime import timedelta
 
 import pydicom.data
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 from PIL import Image
 from playwright.sync_api import expect
 
-from booking.models import AppointmentType, Booking
-from conditions.models import Condition
+from booking.models import Booking
 from tests.conftest import axe_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,15 +37,6 @@ def url(name: str, language: str) -> str:
 def in_language(language: str, message: str) -> str:
     with translation.override(language):
         return translation.gettext(message)
-
-
-@pytest.fixture
-def demo_site(db):
-    call_command("load_demo", verbosity=0)
-    return {
-        "gold": AppointmentType.objects.get(name_da="Guldimplantation"),
-        "neck": Condition.objects.get(slug_da="nakkesmerter"),
-    }
 
 
 @pytest.fixture

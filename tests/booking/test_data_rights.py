@@ -337,6 +337,22 @@ def test_erase_removes_only_what_is_not_the_record(client, superuser, mixed, sto
     assert "bo@example.com" not in (record.summary + record.references).lower()
 
 
+def test_the_erasure_record_counts_the_stored_files_not_the_emptied_folders(
+    client, superuser, mixed, storage
+):
+    admin = logged_in(client, superuser)
+    start = mixed["completed"]
+    page = admin.get(url(start, "erase/"))
+    doomed = [b for b, _reason in page.context["plan"].delete]
+    admin.post(
+        url(start, "erase/"),
+        {"booking": [b.pk for b in page.context["bookings"]], "delete": [b.pk for b in doomed]},
+    )
+    # Two uploads among the three bookings erased (the draft's and the request's).
+    assert len(doomed) == 3
+    assert DataRightsRecord.objects.get().summary.endswith(" 2 stored file(s) removed.")
+
+
 def test_erase_deletes_only_what_the_page_showed(client, superuser, mixed):
     admin = logged_in(client, superuser)
     start = mixed["completed"]

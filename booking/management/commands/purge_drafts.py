@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from booking.models import Booking, Upload
-from booking.storage import delete_folder, incoming_dir, private_storage
+from booking.storage import delete_booking_folders, incoming_dir, private_storage
 from booking.uploads import delete_upload_files
 
 # Files in incoming/ older than this belong to no request still running.
@@ -45,9 +45,7 @@ class Command(BaseCommand):
                     Booking.history.filter(id=pk).delete()
                 names = delete_upload_files(uploads)
                 # What was made from them (previews, renditions) goes with them.
-                storage = private_storage()
-                for folder in (f"bookings/{pk}", f"renditions/{pk}"):
-                    files += delete_folder(storage, folder)
+                files += delete_booking_folders(private_storage(), pk)
             files += len(names)
             self.stdout.write(
                 f"{verb} draft {booking.reference} (created {booking.created_at:%Y-%m-%d}) "

@@ -14,7 +14,7 @@ brought in line, clinic/apps.py). Not here, because each machine needs its own:
 There is no database cache table to create (the cache is Redis).
 """
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -63,10 +63,8 @@ class Command(BaseCommand):
             "stdout": options.get("stdout"),
             "stderr": options.get("stderr"),
         }
-        if connections[database].vendor == "postgresql":
-            with release_lock(database, self.stdout):
-                call_command("migrate", **migrate)
-        else:
-            # SQLite is one machine's file: there is no other machine to wait for.
+        # SQLite is one machine's file: there is no other machine to wait for.
+        postgresql = connections[database].vendor == "postgresql"
+        with release_lock(database, self.stdout) if postgresql else nullcontext():
             call_command("migrate", **migrate)
         self.stdout.write("Release step done.")
