@@ -2,7 +2,9 @@
 
 `manage.py load_demo` calls `load_demo_booking()` after the testimonials. Loading is
 idempotent: an appointment type is found by its Danish name and a medicine by its
-brand, and nothing is saved unless it differs.
+brand, and nothing is saved unless it differs. The words are in the data files beside
+this module (see `clinic.demo_data`): `structure.yaml` with the settings and the
+medicines, and `appointment-types.<language>.yaml` for each language.
 
 The usual pauses of the medicines are ILLUSTRATIVE DEMO VALUES, not medical advice.
 The software never decides a pause: it only suggests dates from these numbers, and
@@ -10,11 +12,13 @@ a doctor sets (agrees) each patient's plan. A real clinic enters its own values.
 """
 
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from django.utils import timezone
 
 from booking import scheduling
 from booking.models import Absence, Anticoagulant, AppointmentType, Booking, WorkingHours
+from clinic import demo_data
 from clinic.demo import PRACTITIONER, upsert
 from clinic.models import Practitioner
 
@@ -27,83 +31,7 @@ WORKING_HOURS = [
 COURSE = "Kursus (demo)"
 DEMO_PATIENT_DOMAIN = "patient.example"
 
-NOT_NEEDED = AppointmentType.Imaging.NOT_NEEDED
-OPTIONAL = AppointmentType.Imaging.OPTIONAL
-REQUIRED = AppointmentType.Imaging.REQUIRED
-
-APPOINTMENT_TYPES = [
-    {
-        "order": 1,
-        "name_da": "Uforpligtende telefonsamtale",
-        "name_en": "Free non-binding phone talk",
-        "description_da": "En kort, gratis snak med lægen om, hvorvidt behandlingen kan "
-        "passe til dig.",
-        "description_en": "A short, free talk with the doctor about whether the treatment "
-        "could suit you.",
-        "instructions_da": "Lægen ringer til dig på det aftalte tidspunkt. Du behøver ikke "
-        "forberede noget.",
-        "instructions_en": "The doctor calls you at the agreed time. You do not need to "
-        "prepare anything.",
-        "duration_minutes": 15,
-        "booking_mode": AppointmentType.BookingMode.PICK_CONFIRMED,
-        "min_notice_hours": 4,
-        "max_weeks_ahead": 6,
-        "imaging": NOT_NEEDED,
-        "asks_about_blood_thinners": False,
-        "companion_required": False,
-    },
-    {
-        "order": 2,
-        "name_da": "Konsultation",
-        "name_en": "Consultation",
-        "description_da": "Lægen undersøger dig og gennemgår dine smerter og eventuelle billeder.",
-        "description_en": "The doctor examines you and goes through your pain and any images.",
-        "instructions_da": "Har du røntgen- eller scanningsbilleder, så send dem gerne før "
-        "konsultationen. Tag en liste over din medicin med.",
-        "instructions_en": "If you have X-ray or scan images, please send them before the "
-        "consultation. Bring a list of your medicines.",
-        "duration_minutes": 30,
-        "imaging": OPTIONAL,
-        "asks_about_blood_thinners": False,
-        "companion_required": False,
-    },
-    {
-        "order": 3,
-        "name_da": "Guldimplantation",
-        "name_en": "Gold implantation",
-        "description_da": "Behandling med små stykker guld ved det smertefulde område, "
-        "i lokalbedøvelse.",
-        "description_en": "Treatment with small pieces of gold near the painful area, under "
-        "local anaesthesia.",
-        "instructions_da": "Send dine røntgen- eller scanningsbilleder i god tid. Stop ikke "
-        "blodfortyndende medicin, før vi har aftalt en plan med dig. Tag en voksen med, "
-        "som kan køre dig hjem: bedøvelsen kan gøre dig døsig.",
-        "instructions_en": "Send your X-ray or scan images in good time. Do not stop "
-        "blood-thinning medicine until we have agreed a plan with you. Bring an adult who "
-        "can drive you home: the anaesthetic can make you drowsy.",
-        "duration_minutes": 45,
-        "booking_mode": AppointmentType.BookingMode.PICK_TENTATIVE,
-        "buffer_after_minutes": 15,
-        "min_notice_hours": 48,
-        "max_weeks_ahead": 12,
-        "imaging": REQUIRED,
-        "asks_about_blood_thinners": True,
-        "companion_required": True,
-    },
-]
-
-# Illustrative demo values (days); a doctor agrees each patient's plan.
-MEDICINES = [
-    ("Marevan", "warfarin", 5),
-    ("Eliquis", "apixaban", 2),
-    ("Xarelto", "rivaroxaban", 2),
-    ("Pradaxa", "dabigatran", 3),
-    ("Lixiana", "edoxaban", 2),
-    ("Plavix", "clopidogrel", 5),
-    ("Brilique", "ticagrelor", 5),
-    ("Hjertemagnyl", "acetylsalicylsyre", 7),
-]
-
+DATA = Path(__file__).parent
 
 def load_demo_booking(*, with_bookings: bool = False) -> None:
     """Create or update the demo appointment types, medicines and the doctor's week.
@@ -111,19 +39,26 @@ def load_demo_booking(*, with_bookings: bool = False) -> None:
     With `with_bookings` (local development only, like the demo staff logins), a few
     made-up patients' bookings fill next week's calendar.
     """
+    structure = demo_data.read(DATA / "structure.yaml")
+    texts = demo_data.merged(demo_data.per_language(DATA, "appointment-types"))
     doctor = Practitioner.objects.filter(name=PRACTITIONER["name"]).first()
-    for spec in APPOINTMENT_TYPES:
-        existing = AppointmentType.objects.filter(name_da=spec["name_da"]).first()
-        kind = upsert(existing or AppointmentType(), spec)
+    for spec in structure["appointment_types"]:
+        values = {key: value for key, value in spec.items() if key != "key"} | texts[spec["key"]]
+        existing = AppointmentType.objects.filter(name_da=values["name_da"]).first()
+        kind = upsert(existing or AppointmentType(), values)
         if doctor is not None and kind.patient_picks_time and not kind.practitioners.exists():
             kind.practitioners.add(doctor)
     if doctor is not None:
         load_demo_schedule(doctor, with_bookings=with_bookings)
-    for brand, substance, pause in MEDICINES:
-        existing = Anticoagulant.objects.filter(brand=brand).first()
+    for medicine in structure["medicines"]:
+        existing = Anticoagulant.objects.filter(brand=medicine["brand"]).first()
         upsert(
             existing or Anticoagulant(),
-            {"brand": brand, "substance": substance, "default_pause_days": pause},
+            {
+                "brand": medicine["brand"],
+                "substance": medicine["substance"],
+                "default_pause_days": medicine["pause_days"],
+            },
         )
 
 
