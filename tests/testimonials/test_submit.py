@@ -363,6 +363,7 @@ def test_the_patient_gets_the_thank_you_page_even_when_mail_is_down(
 
 
 def test_a_consent_text_in_another_language_carries_its_lang(client, consent):
-    # The demo's consent text has no Swedish version: the Danish one is shown.
+    # A consent text without a Swedish version: the Danish one is shown, marked as Danish.
+    ConsentText.objects.filter(pk=consent.pk).update(text_sv="")
     html = main_part(client.get(url_in("sv", "testimonials:submit")))
     assert f'<span lang="da">{consent.text_da}</span>' in html
