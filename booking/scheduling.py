@@ -101,7 +101,7 @@ def blood_thinner_pause_days(booking: Booking) -> int | None:
     The longest usual pause of the medicines the patient named, plus the day of the
     last dose (booking.services.suggested_plan counts the same way). A patient who
     takes a blood thinner that is not in the list, or does not know, gets the longest
-    usual pause of all the medicines in the list.
+    usual pause of all the medicines in the list of the patient's language.
     """
     kind = booking.appointment_type
     answer = booking.takes_blood_thinners
@@ -110,7 +110,9 @@ def blood_thinner_pause_days(booking: Booking) -> int | None:
     pauses = [m.default_pause_days for m in booking.anticoagulants.all()]
     if not pauses or booking.other_medicine or answer == Booking.Answer.DONT_KNOW:
         pauses += list(
-            Anticoagulant.objects.filter(active=True).values_list("default_pause_days", flat=True)
+            Anticoagulant.objects.filter(active=True)
+            .for_language(booking.language)
+            .values_list("default_pause_days", flat=True)
         )
     return max(pauses, default=0) + 1
 

@@ -66,9 +66,19 @@ def medical_review():
         _("Medical review"),
         {
             "fields": ["reviewed_on", "reviewed_by"],
-            "description": _("Who checked the text, and when. Shown on the page."),
+            "description": _(
+                "A doctor checks each language version of the text. Enter the day and the "
+                "doctor in the tab of each language that has been checked. A version without "
+                "them says on the page that a doctor has not checked it yet."
+            ),
         },
     )
+
+
+@admin.display(description=_("medically reviewed in"))
+def reviewed_languages(obj) -> str:
+    """The language versions a doctor has checked, e.g. "DA, EN"."""
+    return ", ".join(code.upper() for code in obj.reviewed_languages()) or "–"
 
 
 def search_engines():
@@ -143,7 +153,7 @@ class ConditionAdmin(PreviewOnSiteMixin, SortableAdminMixin, ContentAdmin):
         RiskFactorInline,
         DiagnosisStepInline,
     ]
-    list_display = ["name", "status", "published_at", "reviewed_on", "updated_at"]
+    list_display = ["name", "status", "published_at", reviewed_languages, "updated_at"]
     list_filter = ["status"]
     search_fields = in_every_language("name", "summary")
 
@@ -165,7 +175,7 @@ class TreatmentAdmin(PreviewOnSiteMixin, SortableAdminMixin, ContentAdmin):
         "status",
         "offered_by_clinic",
         "published_at",
-        "reviewed_on",
+        reviewed_languages,
         "updated_at",
     ]
     list_filter = ["status", "offered_by_clinic"]

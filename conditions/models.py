@@ -1,5 +1,8 @@
 """Conditions, treatments, FAQs and their sources: the public medical content."""
 
+from dataclasses import dataclass
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -9,17 +12,101 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from clinic.fields import RichTextField
-from clinic.i18n import translated_slug
+from clinic.i18n import fallback_order, field_language, translated_slug
 from clinic.models import Practitioner, validate_image_size, validate_plain_text
+
+
+def review_languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+@dataclass(frozen=True)
+class Review:
+    """Who medically reviewed one language version of a page, and when (or that nobody has).
+
+    `page_language` is the language of the page it is shown on: a Norwegian page whose
+    text falls back to Danish shows the Danish version's review, marked `lang="da"`.
+    """
+
+    language: str
+    reviewed_on: date | None = None
+    reviewed_by: Practitioner | None = None
+    page_language: str = ""
+
+    def __bool__(self) -> bool:
+        return self.reviewed_on is not None and self.reviewed_by is not None
+
+    @property
+    def lang(self) -> str:
+        """The version's language for a `lang` attribute, when the page is in another one."""
+        return self.language if self.page_language and self.language != self.page_language else ""
+
+
+def review_errors(page, code: str) -> dict:
+    """The review of one language version: a date not in the future, doctor and date together."""
+    reviewed_on = getattr(page, f"reviewed_on_{code}")
+    doctor_id = getattr(page, f"reviewed_by_{code}_id")
+    errors = {}
+    if reviewed_on and reviewed_on > timezone.localdate():
+        errors[f"reviewed_on_{code}"] = _("The review date cannot be in the future.")
+    if reviewed_on and not doctor_id:
+        errors[f"reviewed_by_{code}"] = _("Choose the doctor who reviewed the text.")
+    if doctor_id and not reviewed_on:
+        errors[f"reviewed_on_{code}"] = _("Enter the day the text was reviewed.")
+    return errors
+
+
+# The medical review is recorded for each language version (conditions/translation.py
+# makes `reviewed_on_da`, `reviewed_by_da` ...). The fields are made for each page model
+# rather than inherited from Publishable: modeltranslation's per-language copies of one
+# inherited relation compare equal across models, which confuses Django's deletion code.
+def reviewed_on_field():
+    return models.DateField(
+        _("medically reviewed on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The day a doctor last checked the text in this language. Leave it empty until "
+            "then: the page says that this language version has not been checked yet."
+        ),
+    )
+
+
+def reviewed_by_field():
+    return models.ForeignKey(
+        Practitioner,
+        # A review is a record: a doctor named on a page stays until the page names another.
+        # (Clearing it on delete cannot work either: modeltranslation would rewrite the query
+        # that clears the original column to the current language's.)
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reviewed_%(class)ss",
+        verbose_name=_("medically reviewed by"),
+        help_text=_("The doctor who checked the text in this language."),
+    )
 
 
 class PublishableQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Publishable.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def with_review(self):
+        """With the reviewing doctors a page in the current language may show, in one query:
+        its own language's and those its text falls back to."""
+        language = translation.get_language()
+        return self.select_related(*(f"reviewed_by_{code}" for code in fallback_order(language)))
+
 
 class Publishable(models.Model):
-    """Draft/published state, publish date and the medical review shown on the page."""
+    """Draft/published state, publish date and the medical review shown on the page.
+
+    A page model adds `reviewed_on = reviewed_on_field()` and `reviewed_by =
+    reviewed_by_field()` (translated, one review per language) and names in
+    `main_text_fields` the text whose language decides which review a visitor sees.
+    """
+
+    main_text_fields: tuple[str, ...] = ("name",)
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -36,21 +123,6 @@ class Publishable(models.Model):
         _("publish from"),
         default=timezone.now,
         help_text=_("A published page appears on the site from this moment."),
-    )
-    reviewed_on = models.DateField(
-        _("medically reviewed on"),
-        null=True,
-        blank=True,
-        help_text=_("The day a doctor last checked the text. Shown on the page."),
-    )
-    reviewed_by = models.ForeignKey(
-        Practitioner,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("medically reviewed by"),
-        help_text=_("The doctor who checked the text."),
     )
     meta_description = models.CharField(
         _("search description"),
@@ -69,15 +141,43 @@ class Publishable(models.Model):
     def clean(self):
         super().clean()
         errors = {}
-        if self.reviewed_on and self.reviewed_on > timezone.localdate():
-            errors["reviewed_on"] = _("The review date cannot be in the future.")
-        if self.reviewed_on and not self.reviewed_by_id:
-            errors["reviewed_by"] = _("Choose the doctor who reviewed the text.")
-        if self.reviewed_by_id and not self.reviewed_on:
-            errors["reviewed_on"] = _("Enter the day the text was reviewed.")
+        for code in review_languages():
+            errors.update(review_errors(self, code))
         errors.update(unique_slug_errors(self))
         if errors:
             raise ValidationError(errors)
+
+    def reviewed_languages(self) -> list[str]:
+        """The languages whose version a doctor has reviewed (date and doctor recorded)."""
+        return [
+            code
+            for code in review_languages()
+            if getattr(self, f"reviewed_on_{code}") and getattr(self, f"reviewed_by_{code}_id")
+        ]
+
+    def review_in(self, language: str, page_language: str = "") -> Review:
+        """The medical review of the version in `language`, or an empty one."""
+        if language not in self.reviewed_languages():
+            return Review(language, page_language=page_language)
+        return Review(
+            language,
+            getattr(self, f"reviewed_on_{language}"),
+            getattr(self, f"reviewed_by_{language}"),
+            page_language,
+        )
+
+    def text_language(self, language: str | None = None) -> str:
+        """The language of the main text a visitor reads in `language` (it may fall back)."""
+        language = language or translation.get_language()
+        for field in self.main_text_fields:
+            if any(getattr(self, f"{field}_{code}", "") for code in review_languages()):
+                return field_language(self, field, language)
+        return language
+
+    def shown_review(self) -> Review:
+        """The review belonging to the text shown: the page language's, or its fallback's."""
+        page_language = translation.get_language()
+        return self.review_in(self.text_language(page_language), page_language)
 
     @property
     def is_public(self) -> bool:
@@ -137,6 +237,7 @@ class Treatment(Publishable):
     """A therapy, e.g. gold implantation or acupuncture."""
 
     url_name = "conditions:treatment"
+    main_text_fields = ("body", "summary", "name")
 
     name = models.CharField(_("name"), max_length=120, validators=[validate_plain_text])
     slug = models.SlugField(
@@ -164,6 +265,8 @@ class Treatment(Publishable):
         help_text=_("Tick for treatments the clinic gives itself; they get a call to action."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    reviewed_on = reviewed_on_field()
+    reviewed_by = reviewed_by_field()
 
     class Meta:
         ordering = ["order", "name"]
@@ -178,6 +281,7 @@ class Condition(Publishable):
     """A pain condition with its own public page, modelled on the neck-pain page."""
 
     url_name = "conditions:condition"
+    main_text_fields = ("introduction", "summary", "name")
 
     name = models.CharField(_("name"), max_length=120, validators=[validate_plain_text])
     slug = models.SlugField(
@@ -214,6 +318,8 @@ class Condition(Publishable):
         verbose_name=_("treatments"),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    reviewed_on = reviewed_on_field()
+    reviewed_by = reviewed_by_field()
 
     class Meta:
         ordering = ["order", "name"]

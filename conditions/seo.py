@@ -6,10 +6,11 @@ from clinic.seo import medical_clinic, physician
 
 
 def _reviewed(page: dict, obj, base_url: str) -> dict:
-    if obj.reviewed_on:
-        page["lastReviewed"] = obj.reviewed_on.isoformat()
-    if obj.reviewed_by:
-        page["reviewedBy"] = physician(obj.reviewed_by, base_url)
+    """The review of the language version shown (as on the page); none for an unreviewed one."""
+    review = obj.shown_review()
+    if review:
+        page["lastReviewed"] = review.reviewed_on.isoformat()
+        page["reviewedBy"] = physician(review.reviewed_by, base_url)
     return page
 
 

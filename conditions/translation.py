@@ -36,6 +36,8 @@ class TreatmentTranslation(TranslationOptions):
         "anaesthesia",
         "aftercare",
         "meta_description",
+        "reviewed_on",
+        "reviewed_by",
     )
     required_languages = {"da": ("name", "slug")}
 
@@ -51,6 +53,8 @@ class ConditionTranslation(TranslationOptions):
         "chronic_phase_text",
         "conclusion",
         "meta_description",
+        "reviewed_on",
+        "reviewed_by",
     )
     required_languages = {"da": ("name", "slug")}
 

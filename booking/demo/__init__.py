@@ -33,6 +33,7 @@ DEMO_PATIENT_DOMAIN = "patient.example"
 
 DATA = Path(__file__).parent
 
+
 def load_demo_booking(*, with_bookings: bool = False) -> None:
     """Create or update the demo appointment types, medicines and the doctor's week.
 
@@ -58,6 +59,7 @@ def load_demo_booking(*, with_bookings: bool = False) -> None:
                 "brand": medicine["brand"],
                 "substance": medicine["substance"],
                 "default_pause_days": medicine["pause_days"],
+                "languages": ",".join(medicine["languages"]),
             },
         )
 

@@ -53,6 +53,7 @@ CHILD_ROWS = (
     "recommendation_notes",
 )
 
+
 def _prepared(model, values: dict) -> dict:
     """Clean rich text the way the field does on save, so a rerun compares equal."""
     prepared = dict(values)
@@ -81,13 +82,17 @@ def _sync_rows(model, condition: Condition, rows: list[dict]) -> list:
 
 
 def _review(values: dict, reviewer: Practitioner) -> dict:
-    """The fields recording the medical review, from each language file's `reviewed_on`.
+    """The fields recording the medical review of each language version.
 
-    The date stands for the version in that language; the demo's reviewer is its doctor.
+    A language file's `reviewed_on` stands for the version in that language, reviewed by
+    the demo's doctor; a language whose file has none stays unreviewed (and says so).
     """
-    dates = {key: values.pop(key) for key in list(values) if key.startswith("reviewed_on_")}
-    reviewed_on = dates.get("reviewed_on_da")
-    return {"reviewed_on": reviewed_on, "reviewed_by_id": reviewer.pk if reviewed_on else None}
+    review = {}
+    for code in demo_data.languages():
+        reviewed_on = values.pop(f"reviewed_on_{code}", None)
+        review[f"reviewed_on_{code}"] = reviewed_on
+        review[f"reviewed_by_{code}_id"] = reviewer.pk if reviewed_on else None
+    return review
 
 
 def _load_condition(spec: dict, treatments: dict, sources: dict, common: dict) -> Condition:

@@ -439,8 +439,8 @@ def test_demo_booking_data_is_idempotent():
     gold = AppointmentType.objects.get(name_en="Gold implantation")
     assert gold.imaging == "required" and gold.asks_about_blood_thinners
     assert gold.companion_required and gold.duration_minutes == 45
-    assert Anticoagulant.objects.get(substance="warfarin").default_pause_days == 5
-    assert Anticoagulant.objects.count() == 8
+    assert Anticoagulant.objects.get(brand="Marevan").default_pause_days == 5
+    assert Anticoagulant.objects.count() == 14
 
 
 def test_staff_add_files_from_a_radiology_cd(reception, reception_user, settings, tmp_path):

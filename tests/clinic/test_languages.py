@@ -34,7 +34,8 @@ def test_the_language_switcher_leads_to_the_same_page_with_its_own_slug(client, 
 
 
 def test_text_shown_in_a_fallback_language_carries_its_own_lang_attribute(client, demo):
-    # The demo doctor's biography exists in Danish and English only.
+    # A biography written in Danish and English only.
+    Practitioner.objects.update(bio_nb="", bio_de="")
     bio_da = Practitioner.objects.get().bio_da
     html = client.get("/nb/").content.decode()
     assert f'<p lang="da">{bio_da}</p>' in html

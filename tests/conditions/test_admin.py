@@ -359,11 +359,11 @@ def test_a_medical_review_date_in_the_future_is_refused(editor):
         {
             "name_da": "Nakkesmerter",
             "slug_da": "nakkesmerter",
-            "reviewed_on": tomorrow.isoformat(),
-            "reviewed_by": doctor.pk,
+            "reviewed_on_da": tomorrow.isoformat(),
+            "reviewed_by_da": doctor.pk,
         },
     )
-    assert form_errors(response)["reviewed_on"] == ["The review date cannot be in the future."]
+    assert form_errors(response)["reviewed_on_da"] == ["The review date cannot be in the future."]
     assert not Condition.objects.exists()
 
 
