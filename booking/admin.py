@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime
@@ -38,6 +39,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
+from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
@@ -61,6 +64,7 @@ from booking.models import (
 from booking.models.audit import DataRightsRecord
 from booking.uploads import UploadRejected, save_upload
 from clinic.client import client_address
+from clinic.forms import PhoneField, PhoneInput
 from clinic.models import ConsentText, Practitioner, validate_plain_text
 from clinic.translation_status import ErrorSummaryMixin, TranslationStatusMixin
 from conditions.admin import in_every_language
@@ -82,13 +86,29 @@ def booking_checklist(booking: Booking):
     return checklist(booking, count)
 
 
+def lowerfirst(text) -> str:
+    return str(text)[:1].lower() + str(text)[1:]
+
+
+def staff_name(user) -> str:
+    """A member of staff as colleagues know them: the full name, else the username."""
+    if user is None:
+        return "-"
+    return user.get_full_name() or user.get_username()
+
+
+def local_datetime(value) -> str:
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
 # --- List filters -------------------------------------------------------------------
 
 
 class StatusFilter(admin.SimpleListFilter):
     """Like a status filter, but "All" leaves out the drafts nobody has sent yet."""
 
-    title = _("status")
+    # The booking's own label, in the middle of "By ...".
+    title = lazy(lowerfirst, str)(_("Status"))
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
@@ -172,7 +192,13 @@ class BookingForm(forms.ModelForm):
     class Meta:
         model = Booking
         fields = [*PATIENT, *WHAT, *WHEN, *IMAGING, *BLOOD_THINNERS, *COMPANION]
-        widgets = {"anticoagulants": forms.CheckboxSelectMultiple}
+        # Phone numbers shown grouped (+45 22 33 44 55), stored in E.164 as before.
+        field_classes = {"phone": PhoneField, "companion_phone": PhoneField}
+        widgets = {
+            "anticoagulants": forms.CheckboxSelectMultiple,
+            "phone": PhoneInput(attrs={"class": "vTextField"}),
+            "companion_phone": PhoneInput(attrs={"class": "vTextField"}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -389,6 +415,57 @@ def plan_line_text(line: PlanLine) -> str:
     }
 
 
+# A plan's state on the booking: a history row where it changes is a step of the plan.
+PLAN_STATE = [
+    "plan_prepared_by_id",
+    "plan_agreed_by_id",
+    "plan_agreed_at",
+    "plan_instructions",
+    "last_dose_date",
+    "restart_date",
+]
+
+
+def plan_prepared_at(booking: Booking):
+    """When the plan as it stands was prepared, read from the booking's history.
+
+    The booking keeps who prepared the plan, not when. Every save of the plan is a
+    history row: the last row where the plan changed, other than a doctor agreeing
+    the plan prepared before, is the preparing (a doctor who agrees a plan nobody
+    prepared prepares it then). None when no such row is found.
+    """
+    if booking.plan_prepared_by_id is None:
+        return None
+    prepared_at = previous = None
+    rows = booking.history.order_by("history_date", "history_id").values(
+        "history_date", *PLAN_STATE
+    )
+    for row in rows:
+        state = [row[name] for name in PLAN_STATE]
+        preparer = row["plan_prepared_by_id"]
+        changed = previous is None or state != [previous[name] for name in PLAN_STATE]
+        agreeing = (
+            row["plan_agreed_at"] is not None
+            and previous is not None
+            and previous["plan_prepared_by_id"] == preparer
+        )
+        if changed and preparer and not agreeing:
+            prepared_at = row["history_date"]
+        previous = row
+    return prepared_at
+
+
+def plan_record(booking: Booking) -> dict:
+    """Who prepared the plan and when, and who agreed it and when, for the pages."""
+    if booking.plan_prepared_by_id is None:
+        return {"prepared_by": None, "prepared_at": None, "agreed_by": None}
+    return {
+        "prepared_by": staff_name(booking.plan_prepared_by),
+        "prepared_at": plan_prepared_at(booking),
+        "agreed_by": staff_name(booking.plan_agreed_by) if booking.plan_agreed else None,
+    }
+
+
 def kept_lines(formset) -> list[dict]:
     """The rows filled in and not removed, as the plan services take them."""
     return [
@@ -423,16 +500,16 @@ CHANGE_ONLY = [
 class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
     form = BookingForm
     change_form_template = "admin/booking/booking/change_form.html"
+    # Five short columns fit a 1280 px screen beside the menu and the filters: the
+    # reference with the patient's name, the time with the practitioner.
     list_display = [
-        "reference",
-        "name",
+        "booking_column",
         "appointment_type",
         "status",
-        "starts_at",
-        "practitioner",
+        "time_column",
         "checklist_column",
-        "created_at",
     ]
+    list_display_links = ["booking_column"]
     list_filter = [
         StatusFilter,
         "appointment_type",
@@ -566,6 +643,26 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
                 % {"count": saved},
             )
 
+    # --- The list's combined columns ---
+
+    @admin.display(description=_("Booking"), ordering="reference")
+    def booking_column(self, obj):
+        return format_html(
+            '<span class="booking-reference">{}</span> <span class="booking-patient">{}</span>',
+            obj.reference,
+            obj.name or "-",
+        )
+
+    @admin.display(description=_("Time"), ordering="starts_at")
+    def time_column(self, obj):
+        if obj.starts_at is None:
+            return "-"
+        return format_html(
+            '<span class="booking-time">{}</span> <span class="booking-practitioner">{}</span>',
+            local_datetime(obj.starts_at),
+            obj.practitioner or "",
+        )
+
     # --- Read-only parts of the page ---
 
     @admin.display(description=_("checklist"))
@@ -652,11 +749,26 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             ]
         if not lines:
             return _("No plan yet.")
+        record = plan_record(obj)
+        prepared = (
+            format_html(
+                "{} {}{}.",
+                _("Prepared by"),
+                record["prepared_by"],
+                (
+                    timezone.localtime(record["prepared_at"]).strftime(" (%Y-%m-%d %H:%M)")
+                    if record["prepared_at"]
+                    else ""
+                ),
+            )
+            if record["prepared_by"]
+            else ""
+        )
         if obj.plan_agreed:
             agreed = format_html(
                 "{} {} ({}).",
                 _("Agreed by"),
-                obj.plan_agreed_by or "-",
+                record["agreed_by"] or "-",
                 timezone.localtime(obj.plan_agreed_at).strftime("%Y-%m-%d %H:%M"),
             )
         else:
@@ -671,9 +783,10 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             else _("Not read by the patient yet.")
         )
         return format_html(
-            "<ul class='booking-plan'>{}</ul><p>{}</p><p>{} {}</p>",
+            "<ul class='booking-plan'>{}</ul><p>{}</p><p>{} {} {}</p>",
             format_html_join("", "<li>{}</li>", ((line,) for line in lines)),
             obj.plan_instructions or "",
+            prepared,
             agreed,
             read if obj.plan_agreed else "",
         )
@@ -882,6 +995,7 @@ class BookingAdmin(ErrorSummaryMixin, SimpleHistoryAdmin):
             medicines=list(booking.anticoagulants.all()),
             appointment_day=booking.appointment_day,
             can_be_agreed=booking.status == Status.CONFIRMED,
+            **plan_record(booking),
         )
 
     def send_again_view(self, request, object_id, message_id):
@@ -1559,12 +1673,59 @@ class AbsenceAdmin(ErrorSummaryMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_absence_changelist"))
 
 
+class AnticoagulantForm(forms.ModelForm):
+    """The languages as tick boxes, stored as "da,en" (none ticked: every language)."""
+
+    languages = forms.MultipleChoiceField(
+        label=capfirst(Anticoagulant._meta.get_field("languages").verbose_name),
+        choices=settings.LANGUAGES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Anticoagulant._meta.get_field("languages").help_text,
+    )
+
+    class Meta:
+        model = Anticoagulant
+        fields = ["brand", "substance", "default_pause_days", "active", "languages"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["languages"] = self.instance.language_codes
+
+    def clean_languages(self) -> str:
+        chosen = self.cleaned_data["languages"]
+        return ",".join(code for code, _name in settings.LANGUAGES if code in chosen)
+
+
+class ListedInLanguageFilter(admin.SimpleListFilter):
+    """The list a patient gets on the booking form in one language."""
+
+    title = _("listed for patients in")
+    parameter_name = "listed_in"
+
+    def lookups(self, request, model_admin):
+        return settings.LANGUAGES
+
+    def queryset(self, request, queryset):
+        if self.value() in dict(settings.LANGUAGES):
+            return queryset.for_language(self.value())
+        return queryset
+
+
 @admin.register(Anticoagulant)
 class AnticoagulantAdmin(admin.ModelAdmin):
-    fields = ["brand", "substance", "default_pause_days", "active"]
-    list_display = ["brand", "substance", "default_pause_days", "active"]
-    list_filter = ["active"]
+    form = AnticoagulantForm
+    fields = ["brand", "substance", "default_pause_days", "active", "languages"]
+    list_display = ["brand", "substance", "default_pause_days", "active", "listed_in"]
+    list_filter = ["active", ListedInLanguageFilter]
     search_fields = ["brand", "substance"]
+
+    @admin.display(description=_("listed in"))
+    def listed_in(self, obj):
+        codes = obj.language_codes
+        if not codes or set(codes) == set(dict(settings.LANGUAGES)):
+            return _("every language")
+        return ", ".join(code.upper() for code in codes)
 
     def has_delete_permission(self, request, obj=None):
         # A medicine that patients have named stays: take it out of the list instead.

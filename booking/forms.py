@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from booking import sms
 from booking.models import Anticoagulant, AppointmentType, Booking
+from clinic.forms import PhoneInput
 from clinic.i18n import in_own_language
 from clinic.models import ConsentText, normalise_phone, validate_plain_text
 from conditions.models import Condition
@@ -97,7 +98,7 @@ class WhatForm(StepForm):
         },
     )
     condition = forms.ModelChoiceField(
-        label=_("What is your pain about?"),
+        label=_("What kind of pain do you have?"),
         queryset=Condition.objects.none(),
         required=False,
         empty_label=_("Choose (optional)"),
@@ -299,8 +300,163 @@ class AnticoagulantChoiceField(forms.ModelMultipleChoiceField):
         return str(obj)
 
 
+CHECKLIST_LABELS = {
+    "imaging_status": _("Your X-ray or scan images"),
+    "scan_date": _("When was the scan made?"),
+    "scan_body_area": _("Which part of the body was scanned?"),
+    "scan_modality": _("Kind of scan"),
+    "takes_blood_thinners": _("Do you take blood-thinning medicine?"),
+    "other_medicine": _("Other blood-thinning medicine"),
+    "companion_confirmed": _("An adult will come with me and drive me home after the treatment."),
+    "companion_name": _("Their name"),
+    "companion_phone": _("Their phone number"),
+}
+# The answers that make a follow-up question apply (asked on the step's second screen).
+HAS_A_SCAN = (Booking.ImagingStatus.UPLOADED, Booking.ImagingStatus.RADIOLOGY_WILL_SEND)
+TAKES_SOME = (Booking.Answer.YES, Booking.Answer.DONT_KNOW)
+
+
+def scan_questions_apply(booking: Booking) -> bool:
+    """The questions about the scan, for a patient who has one (or whose files arrived)."""
+    return booking.imaging_status in HAS_A_SCAN
+
+
+def medicine_question_applies(booking: Booking) -> bool:
+    kind = booking.appointment_type
+    return kind.asks_about_blood_thinners and booking.takes_blood_thinners in TAKES_SOME
+
+
+def companion_details_apply(booking: Booking) -> bool:
+    return booking.appointment_type.companion_required and booking.companion_confirmed
+
+
+class ImagingForm(StepForm):
+    """The images step's question, below the upload box: how the clinic gets the images.
+
+    With `has_uploads` (files have arrived on the draft) no answer is needed: the images
+    are being sent here, whatever was ticked.
+    """
+
+    class Meta:
+        model = Booking
+        fields = ["imaging_status"]
+        labels = CHECKLIST_LABELS
+        widgets = {"imaging_status": forms.RadioSelect}
+        error_messages = {"imaging_status": {"required": _("Please tell us about your images.")}}
+
+    def __init__(self, *args, has_uploads: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_uploads = has_uploads
+        field = self.fields["imaging_status"]
+        kind = self.instance.appointment_type
+        field.required = kind.imaging == AppointmentType.Imaging.REQUIRED and not has_uploads
+        field.choices = Booking.ImagingStatus.choices
+        self.helper.layout = Layout("imaging_status")
+
+    def clean_imaging_status(self):
+        value = self.cleaned_data.get("imaging_status", "")
+        return value or (Booking.ImagingStatus.UPLOADED if self.has_uploads else value)
+
+
+class ScanForm(StepForm):
+    """The images step's second screen, for a patient who has a scan: about that scan."""
+
+    class Meta:
+        model = Booking
+        fields = ["scan_date", "scan_body_area", "scan_modality"]
+        labels = CHECKLIST_LABELS
+        help_texts = {
+            "scan_date": _("Approximately is fine. A scan under 2 years old can usually be used."),
+            "scan_body_area": _("For example: neck, lower back, right hip."),
+        }
+        widgets = {"scan_date": DateInput(), "scan_modality": forms.RadioSelect}
+        error_messages = {
+            "scan_date": {"invalid": _("Please write a date, for example 2025-10-01.")},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scan_modality"].choices = Booking.Modality.choices
+        self.fields["scan_date"].widget.attrs["max"] = timezone.localdate().isoformat()
+        self.helper.layout = Layout("scan_date", "scan_body_area", "scan_modality")
+
+    def clean_scan_date(self):
+        day = self.cleaned_data.get("scan_date")
+        if day and day > timezone.localdate():
+            raise forms.ValidationError(_("The date of the scan cannot be in the future."))
+        return day
+
+
 class ChecklistForm(StepForm):
-    """The checklist items that apply to the chosen appointment type."""
+    """The questions before the treatment that apply to the type, each a short yes or no.
+
+    What depends on an answer (which medicine, the companion's name) is asked on the
+    step's second screen, only when it applies: ChecklistDetailsForm.
+    """
+
+    summary_names = {"companion_confirmed": _("Companion")}
+
+    class Meta:
+        model = Booking
+        fields = ["takes_blood_thinners", "companion_confirmed"]
+        labels = CHECKLIST_LABELS
+        help_texts = {
+            "companion_confirmed": _(
+                "The local anaesthetic can make you drowsy, so you should not drive yourself. "
+                "You can also confirm this later."
+            ),
+        }
+        widgets = {"takes_blood_thinners": forms.RadioSelect}
+        error_messages = {
+            "takes_blood_thinners": {
+                "required": _("Please tell us if you take blood-thinning medicine.")
+            },
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kind = self.instance.appointment_type
+        parts = []
+        if kind.asks_about_blood_thinners:
+            self.fields["takes_blood_thinners"].required = True
+            self.fields["takes_blood_thinners"].choices = Booking.Answer.choices
+            parts.append(
+                Fieldset(
+                    _("Blood-thinning medicine"),
+                    HTML(format_html('<p class="alert alert-warning">{}</p>', DO_NOT_STOP)),
+                    "takes_blood_thinners",
+                    css_class="checklist-fieldset",
+                )
+            )
+        else:
+            del self.fields["takes_blood_thinners"]
+        if kind.companion_required:
+            parts.append(
+                Fieldset(
+                    _("Someone to drive you home"),
+                    "companion_confirmed",
+                    css_class="checklist-fieldset",
+                )
+            )
+        else:
+            del self.fields["companion_confirmed"]
+        self.helper.layout = Layout(*parts)
+
+    def no_longer_applies(self) -> dict:
+        """Follow-up answers the new answers make void, emptied (for update_draft)."""
+        cleaned, void = self.cleaned_data, {}
+        if "takes_blood_thinners" in cleaned and cleaned["takes_blood_thinners"] not in TAKES_SOME:
+            void |= {"anticoagulants": [], "other_medicine": ""}
+        if "companion_confirmed" in cleaned and not cleaned["companion_confirmed"]:
+            void |= {"companion_name": "", "companion_phone": ""}
+        return void
+
+
+class ChecklistDetailsForm(StepForm):
+    """The checklist step's second screen: which medicine, and who drives the patient home.
+
+    Each part only when the first screen's answer makes it apply.
+    """
 
     anticoagulants = AnticoagulantChoiceField(
         label=_("Which medicine?"),
@@ -309,122 +465,48 @@ class ChecklistForm(StepForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Tick all you take. If yours is not in the list, write it below."),
     )
-    summary_names = {"companion_confirmed": _("Companion")}
 
     class Meta:
         model = Booking
-        fields = [
-            "imaging_status",
-            "scan_date",
-            "scan_body_area",
-            "scan_modality",
-            "takes_blood_thinners",
-            "anticoagulants",
-            "other_medicine",
-            "companion_confirmed",
-            "companion_name",
-            "companion_phone",
-        ]
-        labels = {
-            "imaging_status": _("Your X-ray or scan images"),
-            "scan_date": _("When was the scan made?"),
-            "scan_body_area": _("Which part of the body was scanned?"),
-            "scan_modality": _("Kind of scan"),
-            "takes_blood_thinners": _("Do you take blood-thinning medicine?"),
-            "other_medicine": _("Other blood-thinning medicine"),
-            "companion_confirmed": _(
-                "An adult will come with me and drive me home after the treatment."
-            ),
-            "companion_name": _("Their name"),
-            "companion_phone": _("Their phone number"),
-        }
+        fields = ["anticoagulants", "other_medicine", "companion_name", "companion_phone"]
+        labels = CHECKLIST_LABELS
+        widgets = {"companion_phone": PhoneInput}  # shown grouped: +45 22 33 44 55
         help_texts = {
-            "scan_date": _("Approximately is fine. A scan under 2 years old can usually be used."),
-            "scan_body_area": _("For example: neck, lower back, right hip."),
             "other_medicine": _("Optional. In your own words."),
-            "companion_confirmed": _(
-                "The local anaesthetic can make you drowsy, so you should not drive yourself. "
-                "You can also confirm this later."
-            ),
             "companion_name": _("Optional."),
             "companion_phone": _("Optional."),
-        }
-        widgets = {
-            "imaging_status": forms.RadioSelect,
-            "scan_date": DateInput(),
-            "scan_modality": forms.RadioSelect,
-            "takes_blood_thinners": forms.RadioSelect,
-        }
-        error_messages = {
-            "imaging_status": {"required": _("Please tell us about your images.")},
-            "takes_blood_thinners": {
-                "required": _("Please tell us if you take blood-thinning medicine.")
-            },
-            "scan_date": {"invalid": _("Please write a date, for example 2025-10-01.")},
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        kind = self.instance.appointment_type
         parts = []
-        if kind.imaging != AppointmentType.Imaging.NOT_NEEDED:
-            self.fields["imaging_status"].required = (
-                kind.imaging == AppointmentType.Imaging.REQUIRED
-            )
-            self.fields["imaging_status"].choices = Booking.ImagingStatus.choices
-            self.fields["scan_modality"].choices = Booking.Modality.choices
-            self.fields["scan_date"].widget.attrs["max"] = timezone.localdate().isoformat()
-            parts.append(
-                Fieldset(
-                    _("X-ray or scan images"),
-                    "imaging_status",
-                    "scan_date",
-                    "scan_body_area",
-                    "scan_modality",
-                    css_class="checklist-fieldset",
-                )
-            )
-        else:
-            for name in ("imaging_status", "scan_date", "scan_body_area", "scan_modality"):
-                del self.fields[name]
-        if kind.asks_about_blood_thinners:
-            self.fields["takes_blood_thinners"].required = True
-            self.fields["takes_blood_thinners"].choices = Booking.Answer.choices
-            self.fields["anticoagulants"].queryset = Anticoagulant.objects.filter(active=True)
+        if medicine_question_applies(self.instance):
+            # Each country's brands: the list for the language of the form (not translated).
+            medicines = Anticoagulant.objects.filter(active=True).for_language(get_language())
+            self.fields["anticoagulants"].queryset = medicines
             parts.append(
                 Fieldset(
                     _("Blood-thinning medicine"),
-                    HTML(format_html('<p class="alert alert-warning">{}</p>', DO_NOT_STOP)),
-                    "takes_blood_thinners",
                     "anticoagulants",
                     "other_medicine",
                     css_class="checklist-fieldset",
                 )
             )
         else:
-            for name in ("takes_blood_thinners", "anticoagulants", "other_medicine"):
-                del self.fields[name]
-        if kind.companion_required:
-            self.fields["companion_phone"].widget.attrs.update(autocomplete="off", inputmode="tel")
+            del self.fields["anticoagulants"], self.fields["other_medicine"]
+        if companion_details_apply(self.instance):
+            self.fields["companion_phone"].widget.attrs.update(autocomplete="off")
             parts.append(
                 Fieldset(
                     _("Someone to drive you home"),
-                    "companion_confirmed",
                     "companion_name",
                     "companion_phone",
                     css_class="checklist-fieldset",
                 )
             )
         else:
-            for name in ("companion_confirmed", "companion_name", "companion_phone"):
-                del self.fields[name]
+            del self.fields["companion_name"], self.fields["companion_phone"]
         self.helper.layout = Layout(*parts)
-
-    def clean_scan_date(self):
-        day = self.cleaned_data.get("scan_date")
-        if day and day > timezone.localdate():
-            raise forms.ValidationError(_("The date of the scan cannot be in the future."))
-        return day
 
     def clean_companion_phone(self):
         value = self.cleaned_data.get("companion_phone", "")
@@ -508,8 +590,9 @@ class CompanionForm(forms.ModelForm):
     class Meta:
         model = Booking
         fields = ["companion_confirmed", "companion_name", "companion_phone"]
-        labels = ChecklistForm.Meta.labels
+        labels = CHECKLIST_LABELS
         help_texts = {"companion_name": _("Optional."), "companion_phone": _("Optional.")}
+        widgets = {"companion_phone": PhoneInput}  # shown grouped: +45 22 33 44 55
         error_messages = {
             "companion_confirmed": {
                 "required": _("Please tick the box to confirm that someone will come with you.")

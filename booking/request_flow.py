@@ -69,7 +69,11 @@ def update_draft(
     anticoagulants: list[Anticoagulant] | None = None,
     **fields,
 ) -> Booking:
-    """Store one step's answers on the draft. Unknown field names are a programming error."""
+    """Store one step's answers on the draft. Unknown field names are a programming error.
+
+    Only the named fields are written: what the imaging worker fills in meanwhile (the
+    scan's date and kind, from an uploaded study) is not overwritten by a stale copy.
+    """
     if booking.status != Booking.Status.DRAFT:
         raise ValueError("Only a draft can be changed through the request flow.")
     unknown = set(fields) - DRAFT_FIELDS
@@ -84,7 +88,8 @@ def update_draft(
         booking.appointment_type = appointment_type
     for name, value in fields.items():
         setattr(booking, name, value)
-    booking.save()
+    changed = [*fields, "updated_at"] + (["appointment_type"] if appointment_type else [])
+    booking.save(update_fields=changed)
     if anticoagulants is not None:
         booking.anticoagulants.set(anticoagulants)
     return booking

@@ -11,6 +11,7 @@ urlpatterns = [
     path(pgettext_lazy("URL", "booking/"), views.step_what, name="what"),
     path(pgettext_lazy("URL", "booking/when/"), views.step_when, name="when"),
     path(pgettext_lazy("URL", "booking/about-you/"), views.step_about, name="about"),
+    path(pgettext_lazy("URL", "booking/images/"), views.step_images, name="images"),
     path(pgettext_lazy("URL", "booking/checklist/"), views.step_checklist, name="checklist"),
     path(pgettext_lazy("URL", "booking/upload/"), views.draft_upload, name="draft_upload"),
     path(pgettext_lazy("URL", "booking/review/"), views.step_review, name="review"),

@@ -1,11 +1,14 @@
 """The patient's pages: the appointment request flow, and the private booking page.
 
-The request flow is one step per screen and works without JavaScript. The draft
-Booking is made at the first step and its pk kept in the session, so going back,
-an error, or a CSRF failure after a long pause never loses an answer. None of
-these pages is page-cached: they are personal and carry CSRF tokens.
+The request flow is one short screen at a time and works without JavaScript: a step
+asks what depends on its answers on a second screen, only when it applies, and a step
+reached while an earlier one is unanswered leads back to that one. The draft Booking is
+made at the first step and its pk kept in the session, so going back, an error, or a
+CSRF failure after a long pause never loses an answer. None of these pages is
+page-cached: they are personal and carry CSRF tokens.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -18,21 +21,29 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking import access, request_flow, scheduling, slots
 from booking.calendar import booking_ics
 from booking.checklist import checklist, scan_too_old
 from booking.forms import (
+    HAS_A_SCAN,
     AboutYouForm,
     CancelForm,
+    ChecklistDetailsForm,
     ChecklistForm,
     CompanionForm,
+    ImagingForm,
     NewLinkForm,
     PickTimeForm,
     ReviewForm,
+    ScanForm,
     WhatForm,
     WhenForm,
+    companion_details_apply,
+    medicine_question_applies,
+    scan_questions_apply,
 )
 from booking.imaging import services as imaging_services
 from booking.models import Booking
@@ -53,21 +64,51 @@ DRAFT_SESSION_KEY = "booking_draft_id"
 SENT_SESSION_KEY = "booking_sent_id"
 
 
+def checklist_details_apply(booking: Booking) -> bool:
+    return medicine_question_applies(booking) or companion_details_apply(booking)
+
+
 @dataclass(frozen=True)
 class Step:
+    """One numbered step of the flow; some have a second screen, shown only when it applies.
+
+    The second screen (`follow_up`, at the step's URL with ?part=2) asks what depends on
+    the first screen's answers, so that a patient meets only the questions that apply,
+    also without JavaScript. Both screens carry the step's number.
+    """
+
     name: str
     title: str
     form_class: type | None
+    follow_up: type | None = None
+    follow_up_applies: Callable[[Booking], bool] | None = None
+
+    def has_follow_up(self, draft: Booking) -> bool:
+        return self.follow_up is not None and self.follow_up_applies(draft)
 
 
 STEPS = [
     Step("what", gettext_lazy("What would you like to book?"), WhatForm),
     Step("when", gettext_lazy("When can you come?"), WhenForm),
     Step("about", gettext_lazy("About you"), AboutYouForm),
-    Step("checklist", gettext_lazy("Before your treatment"), ChecklistForm),
+    Step(
+        "images",
+        gettext_lazy("X-ray or scan images"),
+        ImagingForm,
+        ScanForm,
+        scan_questions_apply,
+    ),
+    Step(
+        "checklist",
+        gettext_lazy("Before your treatment"),
+        ChecklistForm,
+        ChecklistDetailsForm,
+        checklist_details_apply,
+    ),
     Step("review", gettext_lazy("Check and send"), None),
 ]
 STEP_BY_NAME = {step.name: step for step in STEPS}
+FOLLOW_UP_PARAM = "part"
 
 
 def site_url(request) -> str:
@@ -86,56 +127,115 @@ def current_draft(request) -> Booking | None:
 
 
 def steps_for(draft: Booking | None) -> list[Step]:
-    """The steps this draft goes through: no checklist step when its type has none.
+    """The steps this draft goes through: only the parts of the checklist its type has.
 
-    When the patient picks a time and the type asks about blood thinners, the
-    checklist comes before the times: the earliest time offered depends on the pause
-    the medicines need.
+    The images come first of the checklist (their own step, for a type that takes images),
+    then the other questions before the treatment (for a type that asks about blood
+    thinners or needs a companion). When the patient picks a time and the type asks about
+    blood thinners, these come before the times: the earliest time offered depends on the
+    pause the medicines need.
     """
     if draft is None:
         return STEPS
     kind = draft.appointment_type
-    if not kind.has_checklist:
-        return [step for step in STEPS if step.name != "checklist"]
+    order = ["what", "when", "about", "images", "checklist", "review"]
     if kind.patient_picks_time and kind.asks_about_blood_thinners:
-        order = ["what", "checklist", "when", "about", "review"]
-        return [STEP_BY_NAME[name] for name in order]
-    return STEPS
+        order = ["what", "images", "checklist", "when", "about", "review"]
+    if kind.imaging == kind.Imaging.NOT_NEEDED:
+        order.remove("images")
+    if not (kind.asks_about_blood_thinners or kind.companion_required):
+        order.remove("checklist")
+    return [STEP_BY_NAME[name] for name in order]
 
 
-def step_url(name: str) -> str:
-    return reverse(f"booking:{name}")
+def step_url(name: str, *, follow_up: bool = False) -> str:
+    url = reverse(f"booking:{name}")
+    return f"{url}?{FOLLOW_UP_PARAM}=2" if follow_up else url
 
 
-def first_missing_step(draft: Booking) -> str | None:
-    """The first step whose required answers are missing (someone jumped ahead)."""
-    if not draft.earliest_date and not draft.starts_at:
-        return "when"
-    if not (draft.name and draft.email and draft.phone and draft.birth_date):
-        return "about"
+def wants_follow_up(request) -> bool:
+    return request.GET.get(FOLLOW_UP_PARAM) == "2"
+
+
+def is_answered(draft: Booking, name: str) -> bool:
+    """Whether a step's required answers are on the draft (optional ones never hold it up)."""
     kind = draft.appointment_type
-    if (kind.imaging == kind.Imaging.REQUIRED and not draft.imaging_status) or (
-        kind.asks_about_blood_thinners and not draft.takes_blood_thinners
-    ):
-        return "checklist"
+    if name == "when":
+        return bool(draft.earliest_date or draft.starts_at)
+    if name == "about":
+        return bool(draft.name and draft.email and draft.phone and draft.birth_date)
+    if name == "images":
+        return kind.imaging != kind.Imaging.REQUIRED or bool(draft.imaging_status)
+    if name == "checklist":
+        return not kind.asks_about_blood_thinners or bool(draft.takes_blood_thinners)
+    return True
+
+
+def first_missing_step(draft: Booking, before: str = "review") -> str | None:
+    """The first step before `before` whose required answers are missing (someone jumped
+    ahead, by URL or from a stale tab)."""
+    for step in steps_for(draft):
+        if step.name == before:
+            return None
+        if not is_answered(draft, step.name):
+            return step.name
     return None
 
 
-def step_context(draft: Booking | None, current: str) -> dict:
+def refuse_skipping(request, draft: Booking, name: str):
+    """A redirect when the patient may not be on this step yet, else None.
+
+    A step this draft's type does not have leads on to the first unanswered step (or
+    the review); a step reached with an earlier one unanswered leads back to that one.
+    """
+    if name not in {step.name for step in steps_for(draft)}:
+        return redirect(step_url(first_missing_step(draft) or "review"))
+    missing = first_missing_step(draft, before=name)
+    if missing:
+        messages.warning(
+            request,
+            _("Some answers are missing. Please fill in this page; your request is not sent yet."),
+        )
+        return redirect(step_url(missing))
+    return None
+
+
+def draft_for_step(request, name: str):
+    """(draft, None) when the patient may be on this step, else (draft or None, a redirect)."""
+    draft = current_draft(request)
+    if draft is None:
+        return None, redirect_to_start(request)
+    return draft, refuse_skipping(request, draft, name)
+
+
+def last_screen_url(draft: Booking, step: Step) -> str:
+    return step_url(step.name, follow_up=step.has_follow_up(draft))
+
+
+def step_context(draft: Booking | None, current: str, follow_up: bool = False) -> dict:
     steps = steps_for(draft)
     names = [step.name for step in steps]
     index = names.index(current)
+    if follow_up:
+        previous_url = step_url(current)
+    else:
+        previous_url = last_screen_url(draft, steps[index - 1]) if index else None
     return {
         "steps": steps,
         "step": STEP_BY_NAME[current],
         "step_number": index + 1,
         "step_count": len(steps),
-        "previous_url": step_url(names[index - 1]) if index else None,
+        "follow_up": follow_up,
+        "previous_url": previous_url,
         "draft": draft,
     }
 
 
-def next_step_url(draft: Booking, current: str) -> str:
+def next_step_url(draft: Booking, current: str, follow_up: bool = False) -> str:
+    """The step's second screen when it applies (and is not the one just answered),
+    else the next step."""
+    if not follow_up and STEP_BY_NAME[current].has_follow_up(draft):
+        return step_url(current, follow_up=True)
     names = [step.name for step in steps_for(draft)]
     return step_url(names[names.index(current) + 1])
 
@@ -184,15 +284,16 @@ def step_what(request):
     return render_step(request, draft, "what", form)
 
 
-def render_step(request, draft, name: str, form, status: int = 200, **extra):
-    context = step_context(draft, name) | {"form": form} | extra
+def render_step(
+    request, draft, name: str, form, status: int = 200, follow_up: bool = False, **extra
+):
+    context = step_context(draft, name, follow_up) | {"form": form} | extra
+    # "Fields marked with * must be filled in" only above a form that has such a field.
+    context["form_has_required"] = any(field.required for field in form.fields.values())
     return render(request, "booking/step.html", context, status=status)
 
 
-def _simple_step(request, name: str):
-    draft = current_draft(request)
-    if draft is None:
-        return redirect_to_start(request)
+def _simple_step(request, draft: Booking, name: str):
     form_class = STEP_BY_NAME[name].form_class
     if request.method == "POST":
         form = form_class(request.POST, instance=draft)
@@ -213,25 +314,22 @@ def redirect_to_start(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def step_when(request):
-    draft = current_draft(request)
-    if draft is None:
-        return redirect_to_start(request)
+    # Where the checklist comes first, the earliest time depends on its blood-thinner
+    # answer: the step is refused until it is given (also when reached by URL).
+    draft, refused = draft_for_step(request, "when")
+    if refused:
+        return refused
     kind = draft.appointment_type
     wants_period = request.GET.get("period") == "1" or request.POST.get("period") == "1"
     if not kind.patient_picks_time or wants_period:
         if request.method == "POST" and draft.claim_starts_at:
             # "None of these suit me": the held time goes back at once.
             scheduling.release_time(booking=draft)
-        return _simple_step(request, "when")
+        return _simple_step(request, draft, "when")
     return _pick_time_step(request, draft)
 
 
 def _pick_time_step(request, draft: Booking):
-    names = [step.name for step in steps_for(draft)]
-    checklist_first = "checklist" in names and names.index("checklist") < names.index("when")
-    if checklist_first and not draft.takes_blood_thinners:
-        # The earliest time depends on the answer: it comes first (also when skipped by URL).
-        return redirect("booking:checklist")
     form = PickTimeForm(request.POST or None)
     status = submit_picked_time(
         request, form, lambda value: request_flow.pick_time(booking=draft, value=value)
@@ -309,49 +407,108 @@ def time_picker_context(request, booking: Booking, *, exclude_own: bool = True) 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def step_about(request):
-    return _simple_step(request, "about")
+    draft, refused = draft_for_step(request, "about")
+    return refused or _simple_step(request, draft, "about")
+
+
+SCAN_FIELDS = {"scan_date": None, "scan_body_area": "", "scan_modality": ""}
 
 
 @accepts_uploads
 @never_cache
 @require_http_methods(["GET", "POST"])
-def step_checklist(request):
-    """The checklist step; its form carries the upload field.
+def step_images(request):
+    """The images step: the upload box first, then how the clinic gets the images.
 
-    Without JavaScript "Next" posts the chosen files with the answers: they are kept
-    (with_posted_files checks the CSRF token after its streaming handler is in place, so
-    nothing here may read request.POST before it), and a refused file keeps the patient
-    on the step.
+    Its form carries the upload field. Without JavaScript "Next" posts the chosen files
+    with the answer: they are kept (with_posted_files checks the CSRF token after its
+    streaming handler is in place, so nothing here may read request.POST before it), and a
+    refused file keeps the patient on the step. The second screen asks about the scan,
+    for a patient who has one.
     """
-    draft = current_draft(request)
-    if draft is None:
-        return redirect_to_start(request)
-    if not draft.appointment_type.has_checklist:
-        return redirect("booking:review")
+    draft, refused = draft_for_step(request, "images")
+    if refused:
+        return refused
+    if wants_follow_up(request):
+        return _scan_screen(request, draft)
     if request.method == "POST":
-        return with_posted_files(request, draft, _post_checklist)
-    return _render_checklist(request, draft, ChecklistForm(instance=draft))
+        return with_posted_files(request, draft, _post_images)
+    form = ImagingForm(instance=draft, has_uploads=draft.uploads.exists())
+    return _render_images(request, draft, form)
 
 
-def _post_checklist(request, draft: Booking, posted: PostedFiles):
-    form = ChecklistForm(request.POST, instance=draft)
+def _post_images(request, draft: Booking, posted: PostedFiles):
+    form = ImagingForm(request.POST, instance=draft, has_uploads=draft.uploads.exists())
     valid = form.is_valid()
     if valid:
-        request_flow.update_draft(booking=draft, **form.cleaned_data)
+        answer = form.cleaned_data
+        void = {} if answer["imaging_status"] in HAS_A_SCAN else SCAN_FIELDS
+        request_flow.update_draft(booking=draft, **answer, **void)
     if posted.kept:
         request_flow.note_uploads(booking=draft)
     if not valid:
-        return _render_checklist(request, draft, form)
+        return _render_images(request, draft, form)
     if posted.refused:
-        return redirect("booking:checklist")
-    return redirect(next_step_url(draft, "checklist"))
+        return redirect("booking:images")
+    return redirect(next_step_url(draft, "images"))
 
 
-def _render_checklist(request, draft: Booking, form):
+def _render_images(request, draft: Booking, form):
+    extra = {
+        "scan_too_old": scan_too_old(draft),
+        "upload_url": reverse("booking:draft_upload"),
+        "uploads": draft.uploads.all(),
+    }
+    return render_step(request, draft, "images", form, **extra)
+
+
+def _scan_screen(request, draft: Booking):
+    """The questions about the scan; the view is csrf_exempt for the uploads, so the token
+    of this screen's plain form is checked here."""
+    if not scan_questions_apply(draft):
+        return redirect("booking:images")
+    if request.method == "POST":
+        return csrf_protect(_post_scan)(request, draft)
+    return _render_scan(request, draft, ScanForm(instance=draft))
+
+
+def _post_scan(request, draft: Booking):
+    form = ScanForm(request.POST, instance=draft)
+    if form.is_valid():
+        request_flow.update_draft(booking=draft, **form.cleaned_data)
+        return redirect(next_step_url(draft, "images", follow_up=True))
+    return _render_scan(request, draft, form)
+
+
+def _render_scan(request, draft: Booking, form):
     extra = {"scan_too_old": scan_too_old(draft)}
-    if draft.appointment_type.imaging != "not_needed":
-        extra |= {"upload_url": reverse("booking:draft_upload"), "uploads": draft.uploads.all()}
-    return render_step(request, draft, "checklist", form, **extra)
+    return render_step(request, draft, "images", form, follow_up=True, **extra)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_checklist(request):
+    """The questions before the treatment; what depends on an answer comes on a second screen.
+
+    A changed answer empties the follow-up answers it makes void (no medicine for "No",
+    no companion's name when nobody is confirmed).
+    """
+    draft, refused = draft_for_step(request, "checklist")
+    if refused:
+        return refused
+    follow_up = wants_follow_up(request)
+    if follow_up and not checklist_details_apply(draft):
+        return redirect("booking:checklist")
+    form_class = ChecklistDetailsForm if follow_up else ChecklistForm
+    if request.method == "POST":
+        form = form_class(request.POST, instance=draft)
+        if form.is_valid():
+            void = {} if follow_up else form.no_longer_applies()
+            request_flow.update_draft(booking=draft, **form.cleaned_data, **void)
+            return redirect(next_step_url(draft, "checklist", follow_up))
+    else:
+        form = form_class(instance=draft)
+    return render_step(request, draft, "checklist", form, follow_up=follow_up)
 
 
 @accepts_uploads
@@ -366,7 +523,7 @@ def draft_upload(request):
     draft = current_draft(request)
     if draft is None:
         raise Http404
-    response = handle_upload(request, draft, redirect_to=reverse("booking:checklist"))
+    response = handle_upload(request, draft, redirect_to=reverse("booking:images"))
     request_flow.note_uploads(booking=draft)
     return response
 
@@ -378,14 +535,10 @@ def step_review(request):
     if draft is None:
         # A second click on "send" lands here after the first one went through.
         return redirect_to_start(request)
-    missing = first_missing_step(draft)
-    if missing:
+    refused = refuse_skipping(request, draft, "review")
+    if refused:
         # Reached by URL (or a stale tab) with a step unanswered: nothing is sent.
-        messages.warning(
-            request,
-            _("Some answers are missing. Please fill in this page; your request is not sent yet."),
-        )
-        return redirect(step_url(missing))
+        return refused
     consent_text = ConsentText.objects.current(ConsentText.Kind.HEALTH_DATA)
     rate_limited = False
     form = None
@@ -418,6 +571,7 @@ def step_review(request):
             form = ReviewForm(consent_text=consent_text)
         # The consent text is in front of the patient now: lock this version.
         consent_text.mark_shown()
+    names = {step.name for step in steps_for(draft)}
     context = step_context(draft, "review") | {
         "form": form,
         "rate_limited": rate_limited,
@@ -425,6 +579,8 @@ def step_review(request):
         "scan_too_old": scan_too_old(draft),
         "medicines": list(draft.anticoagulants.all()),
         "upload_count": draft.uploads.count(),
+        "images_step": "images" in names,
+        "questions_step": "checklist" in names,
         "weekday_names": weekday_names(draft),
         "held_until": draft.hold_expires_at if scheduling.hold_is_live(draft) else None,
     }

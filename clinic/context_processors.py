@@ -24,8 +24,12 @@ def site(request):
             Page.objects.published().filter(Q(in_navigation=True) | ~Q(kind=Page.Kind.OTHER))
         )
     )
+    match = getattr(request, "resolver_match", None)
     return {
         "clinic": SimpleLazyObject(lambda: current_clinic(request)),
+        # Inside the booking flow (its steps, the thanks page, the patient's private page)
+        # the header's booking button would only lead back to the start.
+        "in_booking_flow": bool(match and match.namespace == "booking"),
         "canonical_url": request.build_absolute_uri(request.path),
         "og_locale": OG_LOCALES.get(get_language(), "da_DK"),
         "nav_pages": SimpleLazyObject(lambda: [p for p in linked_pages if p.in_navigation]),

@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 VERSION_KEY = "page-cache:version"
 # Apps whose records appear on public pages.
 CONTENT_APPS = {"clinic", "conditions", "testimonials"}
+# Single models of other apps that public pages show: an appointment type's checklist
+# settings make the steps before treatment (booking/before_treatment.py).
+CONTENT_MODELS = {"booking.appointmenttype"}
 # After a failure, pages skip the cache this long: an unreachable Redis that
 # times out (rather than refusing at once) must not slow every page down.
 RETRY_AFTER_SECONDS = 10
@@ -104,7 +107,7 @@ def invalidate() -> None:
 
 
 def _invalidate_on_change(sender, **kwargs):
-    if sender._meta.app_label in CONTENT_APPS:
+    if sender._meta.app_label in CONTENT_APPS or sender._meta.label_lower in CONTENT_MODELS:
         invalidate()
 
 

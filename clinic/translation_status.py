@@ -17,7 +17,6 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import capfirst
-from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.settings import DEFAULT_LANGUAGE
 from modeltranslation.translator import NotRegistered, translator
@@ -30,7 +29,9 @@ def other_languages() -> list[str]:
 
 
 def language_name(code: str) -> str:
-    return str(capfirst(get_language_info(code)["name_translated"]))
+    # The site's own names (settings.LANGUAGES, in the project's catalogue): Django's
+    # language info calls Norwegian "Norwegian Bokmal", which no catalogue translates.
+    return str(capfirst(dict(settings.LANGUAGES)[code]))
 
 
 @cache

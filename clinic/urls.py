@@ -16,6 +16,7 @@ urlpatterns = [
     path("staff/imaging/", include("booking.imaging.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # Load balancers and monitoring (clinic/health.py): no language prefix, never cached.
     path("health/", health.health, name="health"),
 ]

@@ -1,5 +1,10 @@
 """Public pages of the clinic app, and the friendly error pages."""
 
+import hashlib
+from functools import cache
+
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import (
     Http404,
     HttpResponse,
@@ -9,7 +14,7 @@ from django.http import (
 from django.shortcuts import render
 from django.template import loader
 from django.utils import translation
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import condition, require_GET, require_safe
 
 from clinic import seo
 from clinic.context_processors import current_clinic
@@ -65,6 +70,36 @@ def robots_txt(request):
         f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+# /favicon.ico: browsers and crawlers ask for it at the root even when the pages
+# link their icons (templates/includes/head_icons.html). The address never changes
+# with the file, so it is cached for a month, not "immutable" like hashed names.
+FAVICON_NAME = "favicon.ico"
+FAVICON_MAX_AGE = 30 * 24 * 3600
+
+
+@cache
+def favicon_bytes() -> bytes:
+    """The icon's bytes: from the source folders, else from collectstatic's copy."""
+    path = finders.find(FAVICON_NAME)
+    if path:
+        with open(path, "rb") as file:
+            return file.read()
+    with staticfiles_storage.open(FAVICON_NAME) as file:
+        return file.read()
+
+
+def _favicon_etag(request) -> str:
+    return hashlib.sha256(favicon_bytes()).hexdigest()[:32]
+
+
+@require_safe
+@condition(etag_func=_favicon_etag)
+def favicon(request):
+    response = HttpResponse(favicon_bytes(), content_type="image/vnd.microsoft.icon")
+    response["Cache-Control"] = f"public, max-age={FAVICON_MAX_AGE}"
+    return response
 
 
 def bad_request(request, exception=None):

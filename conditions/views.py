@@ -1,12 +1,19 @@
 """Public pages for conditions, treatments and questions."""
 
 from itertools import groupby
+from urllib.parse import urlencode
 
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from booking.before_treatment import (
+    steps_before_treatment,
+    steps_heading,
+    treatment_appointment_type,
+)
 from clinic.context_processors import current_clinic
 from clinic.i18n import alternates_for_object, get_by_translated_slug
 from clinic.page_cache import cache_public_page
@@ -35,6 +42,33 @@ def base_url(request) -> str:
     return f"{request.scheme}://{request.get_host()}"
 
 
+def booking_url(condition=None) -> str:
+    """The booking's first step, with the condition chosen when the patient came from its page."""
+    url = reverse("booking:what")
+    return f"{url}?{urlencode({'condition': condition.slug})}" if condition else url
+
+
+def preparation(request, url: str) -> dict:
+    """The steps before treatment, from the appointment type the public pages describe."""
+    clinic = current_clinic(request)
+    has_phone = bool(clinic and clinic.phone)
+    steps = steps_before_treatment(
+        treatment_appointment_type(),
+        booking_url=url,
+        phone_uri=clinic.phone_uri if has_phone else "",
+        phone_display=clinic.phone_display if has_phone else "",
+    )
+    return {"steps": steps, "steps_heading": steps_heading(steps) if steps else ""}
+
+
+def with_steps(toc: list[tuple[str, str]], heading: str) -> list[tuple[str, str]]:
+    """The table of contents with the steps in their place on the page: before the sources."""
+    if not heading:
+        return toc
+    at = next((n for n, (anchor, _heading) in enumerate(toc) if anchor == "sources"), len(toc))
+    return [*toc[:at], ("before-treatment", heading), *toc[at:]]
+
+
 @require_GET
 @cache_public_page
 def condition_index(request):
@@ -46,7 +80,7 @@ def condition_index(request):
 @cache_public_page
 def condition_detail(request, slug):
     published_faqs = FAQ.objects.published().prefetch_related("sources")
-    queryset = Condition.objects.select_related("reviewed_by").prefetch_related(
+    queryset = Condition.objects.with_review().prefetch_related(
         "sections",
         Prefetch(
             "recommendations",
@@ -62,6 +96,7 @@ def condition_detail(request, slug):
     page = build_condition_page(condition, include_drafts=preview)
     url = request.build_absolute_uri(request.path)
     jsonld = seo.condition_page(condition, page, base_url(request), url, current_clinic(request))
+    before = preparation(request, booking_url(condition))
     return render(
         request,
         "conditions/condition_detail.html",
@@ -73,6 +108,9 @@ def condition_detail(request, slug):
             "jsonld": jsonld,
             "og_type": "article",
             "testimonials": condition_testimonials(condition),
+            "booking_url": booking_url(condition),
+            "toc": with_steps(page.toc, before["steps_heading"]),
+            **before,
         },
     )
 
@@ -87,7 +125,7 @@ def treatment_index(request):
 @require_GET
 @cache_public_page
 def treatment_detail(request, slug):
-    queryset = Treatment.objects.select_related("reviewed_by").prefetch_related(
+    queryset = Treatment.objects.with_review().prefetch_related(
         Prefetch("faqs", queryset=FAQ.objects.published().prefetch_related("sources")),
         Prefetch("conditions", queryset=Condition.objects.published().distinct()),
     )
@@ -102,6 +140,9 @@ def treatment_detail(request, slug):
             "treatment": treatment,
             "faqs": faqs,
             "conditions": treatment.conditions.all(),
+            "booking_url": booking_url(),
+            # Only a treatment the clinic gives has the clinic's own steps before it.
+            **(preparation(request, booking_url()) if treatment.offered_by_clinic else {}),
             "preview": preview,
             "alternate_urls": alternates_for_object(treatment),
             "jsonld": jsonld,

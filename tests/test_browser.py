@@ -49,6 +49,7 @@ def test_the_language_switcher_reaches_the_same_page_in_every_language(visit, de
         "Dansk": "/da/kontakt/",
     }
     for name, path in expected.items():
+        page.locator(".site-menu-button").click()  # on a phone the switcher is in the menu
         page.locator(".language-switcher summary").click()
         page.get_by_role("link", name=name, exact=True).click()
         page.wait_for_url(f"**{path}")

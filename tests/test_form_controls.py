@@ -275,7 +275,7 @@ def test_every_booking_step_has_clear_controls_of_a_good_size(visit, demo_site):
     found = []
     today = timezone.localdate()
 
-    # A consultation: what, when (a period), about you, the checklist with uploads, review.
+    # A consultation: what, when (a period), about you, the images with the upload box, review.
     page.goto(url("booking:what"))
     found += problems(page, "step 1 (what)")
     page.check(f'input[name=appointment_type][value="{demo_site["consultation"].pk}"]')
@@ -295,22 +295,34 @@ def test_every_booking_step_has_clear_controls_of_a_good_size(visit, demo_site):
     page.fill("#id_phone", "20 12 34 56")
     page.fill("#id_birth_date", "1950-05-04")
     next_step(page)
-    assert page.url.endswith(url("booking:checklist"))
+    assert page.url.endswith(url("booking:images"))
     assert page.locator("#upload-files").is_visible()
-    found += problems(page, "step 4 (checklist)")
+    found += problems(page, "step 4 (images)")
     screenshots(page, "form-controls-da-step4")
     next_step(page)
     assert page.url.endswith(url("booking:review"))
     found += problems(page, "step 5 (review)")
 
-    # Gold implantation asks more: blood thinners and a companion, then free times to pick.
+    # Gold implantation asks more: the scan, blood thinners and a companion (each with a
+    # second screen for what depends on the answer), then free times to pick.
     page.goto(url("booking:what"))
     page.check(f'input[name=appointment_type][value="{demo_site["gold"].pk}"]')
     next_step(page)
+    assert page.url.endswith(url("booking:images"))
+    page.check('input[name=imaging_status][value="radiology"]')
+    found += problems(page, "gold's images")
+    next_step(page)
+    assert page.locator('input[name="scan_modality"]').count() == 4
+    found += problems(page, "gold's scan")
+    next_step(page)
     assert page.url.endswith(url("booking:checklist"))
     page.check('input[name=takes_blood_thinners][value="yes"]')
+    page.check("#id_companion_confirmed")
     found += problems(page, "gold's checklist")
-    page.check('input[name=imaging_status][value="radiology"]')
+    next_step(page)
+    assert page.locator("input[name=anticoagulants]").count() > 0
+    assert page.locator("#id_companion_phone").is_visible()
+    found += problems(page, "gold's checklist, second screen")
     next_step(page)
     assert page.url.endswith(url("booking:when"))
     assert page.locator("input.btn-check").count() > 0

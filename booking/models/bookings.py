@@ -149,8 +149,39 @@ class AppointmentType(models.Model):
         )
 
 
+def language_codes(value: str) -> list[str]:
+    """The language codes in a stored list such as "da,en" (empty: none)."""
+    return [code for code in value.split(",") if code]
+
+
+def validate_language_codes(value: str) -> None:
+    known = [code for code, _name in settings.LANGUAGES]
+    unknown = [code for code in language_codes(value) if code not in known]
+    if unknown:
+        raise ValidationError(
+            _("Unknown language code: %(codes)s."), params={"codes": ", ".join(unknown)}
+        )
+
+
+class AnticoagulantQuerySet(models.QuerySet):
+    def for_language(self, code: str):
+        """The medicines the booking form in language `code` lists: those naming it, or none."""
+        return self.filter(
+            models.Q(languages="")
+            | models.Q(languages=code)
+            | models.Q(languages__startswith=f"{code},")
+            | models.Q(languages__endswith=f",{code}")
+            | models.Q(languages__contains=f",{code},")
+        )
+
+
 class Anticoagulant(models.Model):
-    """A blood-thinning medicine, with the pause a doctor usually agrees."""
+    """A blood-thinning medicine, with the pause a doctor usually agrees.
+
+    Brand names are never translated: each country's brand is its own entry with its
+    own usual pause (Marcumar, used in Germany, is not Marevan), and `languages` says
+    which languages' booking forms list it.
+    """
 
     brand = models.CharField(_("brand name"), max_length=80, help_text=_("E.g. Eliquis."))
     substance = models.CharField(
@@ -164,6 +195,20 @@ class Anticoagulant(models.Model):
         ),
     )
     active = models.BooleanField(_("offered in the list"), default=True)
+    languages = models.CharField(
+        _("listed in the languages"),
+        max_length=50,
+        blank=True,
+        default="",
+        validators=[validate_language_codes],
+        help_text=_(
+            "The booking forms that list the medicine: tick the languages of the patients who "
+            "know it by this name (each country has its own brands; the English pages are for "
+            "patients in Denmark). None ticked: listed in every language."
+        ),
+    )
+
+    objects = AnticoagulantQuerySet.as_manager()
 
     class Meta:
         ordering = ["brand"]
@@ -172,6 +217,10 @@ class Anticoagulant(models.Model):
 
     def __str__(self):
         return f"{self.brand} ({self.substance})"
+
+    @property
+    def language_codes(self) -> list[str]:
+        return language_codes(self.languages)
 
 
 def new_reference() -> str:
@@ -245,8 +294,10 @@ class Booking(models.Model):
         _("reference"), max_length=9, unique=True, default=new_reference, editable=False
     )
     access_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # "Status", not the lowercase "status": that one is the label of the published
+    # content's status, translated as "publication status".
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+        _("Status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
 
     # What

@@ -86,8 +86,9 @@ class PlannedMessage(models.Model):
         ),
     )
     send_after = models.DateTimeField(_("next try"), db_index=True)
+    # "Status", not "status": that one is the published content's (booking/models/bookings.py).
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PLANNED
+        _("Status"), max_length=10, choices=Status.choices, default=Status.PLANNED
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     first_attempt_at = models.DateTimeField(_("first try"), null=True, blank=True)

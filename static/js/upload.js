@@ -4,8 +4,9 @@
    calm line (its "notice", counting the earlier batches this script reports back)
    says it was left out. Inside a step's form, "Next" (or Enter) with files chosen but not
    sent sends them first, then the step; a refused file or a failed connection stops it
-   there, with the answers and the unsent files kept. Without this script the form posts
-   everything at once and the page shows messages. */
+   there, with the answers and the unsent files kept. Once files have arrived, the step's
+   answer that says so (the widget's data-received-choice) is ticked, as the server records
+   it. Without this script the form posts everything at once and the page shows messages. */
 (function () {
   "use strict";
   var MAX_FILES = 20;
@@ -128,6 +129,9 @@
       }, Promise.resolve()).then(function () {
         progress.value = 100;
         busy = false;
+        var choice = accepted.length && text.receivedChoice ?
+          form.querySelector(text.receivedChoice) : null;
+        if (choice) choice.checked = true;
         button.disabled = false;
         if (failed && keepUnsent) keepChosen(answered);
         else inputs.forEach(function (input) { input.value = ""; });

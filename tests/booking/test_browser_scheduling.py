@@ -114,11 +114,13 @@ def test_gold_is_picked_held_as_tentative_and_confirmed_by_reception_in_the_cale
     page.check(f'input[name=appointment_type][value="{demo["gold"].pk}"]')
     next_step(page)
 
-    # The checklist first: the blood-thinner answer decides the earliest time.
+    # The images and the checklist first: the blood-thinner answer decides the earliest time.
+    # No scan and "No": the questions that depend on them are not asked.
+    assert page.url.endswith(url("booking:images", "en"))
+    page.check('input[name=imaging_status][value="no_scan"]')
+    next_step(page)
     assert page.url.endswith(url("booking:checklist", "en"))
-    page.check('input[name=imaging_status][value="radiology"]')
     page.check('input[name=takes_blood_thinners][value="no"]')
-    page.check("#id_companion_confirmed")
     next_step(page)
 
     assert page.url.endswith(url("booking:when", "en"))

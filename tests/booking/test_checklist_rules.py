@@ -377,7 +377,7 @@ ANSWERED = {
         ({"earliest_date": None, "latest_date": None}, "when"),
         ({"birth_date": None}, "about"),
         ({"takes_blood_thinners": ""}, "checklist"),
-        ({"imaging_status": ""}, "checklist"),
+        ({"imaging_status": ""}, "images"),
     ],
 )
 def test_sending_by_url_with_an_unanswered_step_sends_nothing(

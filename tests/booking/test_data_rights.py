@@ -201,7 +201,7 @@ def test_history_says_what_changed_from_the_version_before(doctor):
     assert [entry["what"] for entry in history] == ["created", "changed"]
     changes = {change["field"]: change for change in history[1]["changes"]}
     assert changes["status"]["from"] == "confirmed" and changes["status"]["to"] == "completed"
-    assert changes["status"]["label"] == "status"
+    assert changes["status"]["label"] == "Status"
 
 
 def test_export_of_this_booking_only(doctor, patient):

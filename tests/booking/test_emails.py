@@ -219,14 +219,9 @@ def test_end_to_end_request_then_confirmation_with_calendar_over_smtp(client, cl
             "language": "da",
         },
     )
-    client.post(
-        booking_url("checklist"),
-        {
-            "imaging_status": "no_scan",
-            "takes_blood_thinners": "yes",
-            "anticoagulants": [warfarin.pk],
-        },
-    )
+    client.post(booking_url("images"), {"imaging_status": "no_scan"})
+    client.post(booking_url("checklist"), {"takes_blood_thinners": "yes"})
+    client.post(booking_url("checklist") + "?part=2", {"anticoagulants": [warfarin.pk]})
     response = client.post(booking_url("review"), {"consent": "on", "consent_version": consent.pk})
     assert response["Location"] == booking_url("thanks")
     booking = Booking.objects.get(status=Booking.Status.REQUESTED)

@@ -79,12 +79,20 @@ def about_data(**overrides):
     return data | overrides
 
 
-def checklist_data(warfarin, **overrides):
+def images_data(**overrides):
+    """The images step's answers, for both its screens (each form takes its own)."""
     data = {
         "imaging_status": "radiology",
         "scan_date": (today() - timedelta(days=100)).isoformat(),
         "scan_body_area": "Neck",
         "scan_modality": "mr",
+    }
+    return data | overrides
+
+
+def checklist_data(warfarin, **overrides):
+    """The checklist step's answers, for both its screens (each form takes its own)."""
+    data = {
         "takes_blood_thinners": "yes",
         "anticoagulants": [str(warfarin.pk)],
         "other_medicine": "",
@@ -93,6 +101,11 @@ def checklist_data(warfarin, **overrides):
         "companion_phone": "",
     }
     return data | overrides
+
+
+def second(name: str) -> str:
+    """The URL of a step's second screen (the questions that depend on its first answers)."""
+    return url(name) + "?part=2"
 
 
 def send_data(consent, **overrides):
@@ -106,7 +119,11 @@ def walk_to_review(client, gold, warfarin, condition=None):
     assert client.post(url("what"), what).status_code == 302
     assert client.post(url("when"), when_data()).status_code == 302
     assert client.post(url("about"), about_data()).status_code == 302
-    assert client.post(url("checklist"), checklist_data(warfarin)).status_code == 302
+    assert client.post(url("images"), images_data())["Location"] == second("images")
+    assert client.post(second("images"), images_data())["Location"] == url("checklist")
+    answers = checklist_data(warfarin)
+    assert client.post(url("checklist"), answers)["Location"] == second("checklist")
+    assert client.post(second("checklist"), answers)["Location"] == url("review")
 
 
 def test_the_whole_gold_implantation_flow_makes_one_requested_booking(
@@ -132,11 +149,21 @@ def test_the_whole_gold_implantation_flow_makes_one_requested_booking(
     assert draft.language == "en"
 
     assert client.post(url("when"), when_data())["Location"] == url("about")
-    assert client.post(url("about"), about_data())["Location"] == url("checklist")
+    assert client.post(url("about"), about_data())["Location"] == url("images")
+    assert "Step 4 of 6" in client.get(url("images")).content.decode()
+    assert client.post(url("images"), images_data())["Location"] == second("images")
+    assert "Step 4 of 6" in client.get(second("images")).content.decode()
+    assert client.post(second("images"), images_data())["Location"] == url("checklist")
     checklist_page = client.get(url("checklist")).content.decode()
     assert "Do not stop any medicine until we have agreed a plan with you." in checklist_page
-    assert "Marevan (warfarin)" in checklist_page
-    assert client.post(url("checklist"), checklist_data(warfarin))["Location"] == url("review")
+    assert "Step 5 of 6" in checklist_page
+    # Which medicine is asked on the next screen, once the patient has said yes.
+    assert "Marevan (warfarin)" not in checklist_page
+    answers = checklist_data(warfarin)
+    assert client.post(url("checklist"), answers)["Location"] == second("checklist")
+    details_page = client.get(second("checklist")).content.decode()
+    assert "Marevan (warfarin)" in details_page and "Step 5 of 6" in details_page
+    assert client.post(second("checklist"), answers)["Location"] == url("review")
 
     review = client.get(url("review"))
     assert review.status_code == 200
@@ -196,8 +223,11 @@ def test_going_back_and_forth_keeps_every_answer(client, consent, gold, warfarin
     assert when_data()["earliest_date"] in when and "Not on Fridays in June" in when
     about = client.get(url("about")).content.decode()
     assert "Karen Jensen" in about and "karen@example.com" in about
-    checklist = client.get(url("checklist")).content.decode()
-    assert re.search(r'value="radiology"[^>]*checked', checklist)
+    images = client.get(url("images")).content.decode()
+    assert re.search(r'value="radiology"[^>]*checked', images)
+    assert 'value="Neck"' in client.get(second("images")).content.decode()
+    details = client.get(second("checklist")).content.decode()
+    assert re.search(rf'value="{warfarin.pk}"[^>]*checked', details) and 'value="Ole"' in details
     # Changing one step leaves the others as they were.
     client.post(url("when"), when_data(time_wishes="Mornings only"))
     draft = Booking.objects.get()
@@ -205,12 +235,13 @@ def test_going_back_and_forth_keeps_every_answer(client, consent, gold, warfarin
     assert draft.imaging_status == "radiology"
 
 
-def test_a_type_without_checklist_skips_the_checklist_step(client, consent):
+def test_a_type_without_checklist_skips_the_checklist_steps(client, consent):
     talk = AppointmentTypeFactory(phone_talk=True)
     client.post(url("what"), {"appointment_type": talk.pk})
     client.post(url("when"), when_data())
     response = client.post(url("about"), about_data())
     assert response["Location"] == url("review")
+    assert client.get(url("images"))["Location"] == url("review")
     assert client.get(url("checklist"))["Location"] == url("review")
     assert "Step 4 of 4" in client.get(url("review")).content.decode()
 
@@ -285,10 +316,12 @@ def test_scan_over_two_years_old_gets_a_warning(client, consent, gold, warfarin)
     client.post(url("when"), when_data())
     client.post(url("about"), about_data())
     old = (today() - timedelta(days=3 * 365)).isoformat()
-    client.post(url("checklist"), checklist_data(warfarin, scan_date=old))
+    client.post(url("images"), images_data())
+    client.post(second("images"), images_data(scan_date=old))
+    client.post(url("checklist"), checklist_data(warfarin))
     warning = "The scan will be more than 2 years old on the day."
     assert warning in client.get(url("review")).content.decode()
-    assert warning in client.get(url("checklist")).content.decode()
+    assert warning in client.get(url("images")).content.decode()
 
 
 def test_rate_limit_answers_429_and_keeps_the_answers(client, consent, gold, warfarin, settings):
@@ -350,12 +383,14 @@ def png_file(name="scan.png"):
 def test_images_uploaded_during_the_flow_are_kept_on_the_draft(client, gold, settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path
     client.post(url("what"), {"appointment_type": gold.pk})
-    page = client.get(url("checklist")).content.decode()
-    assert f'action="{url("draft_upload")}"' in page
+    client.post(url("when"), when_data())
+    client.post(url("about"), about_data())
+    page = client.get(url("images")).content.decode()
+    assert f'formaction="{url("draft_upload")}"' in page
     response = client.post(url("draft_upload"), {"files": png_file()})
     assert response.status_code == 303
-    assert response["Location"] == url("checklist")
+    assert response["Location"] == url("images")
     draft = Booking.objects.get()
     assert [u.original_name for u in draft.uploads.all()] == ["scan.png"]
     assert draft.imaging_status == Booking.ImagingStatus.UPLOADED
-    assert "scan.png" in client.get(url("checklist")).content.decode()
+    assert "scan.png" in client.get(url("images")).content.decode()

@@ -143,7 +143,9 @@ def test_free_times_leave_out_claims_holds_and_absences_but_not_expired_holds(ph
 def test_the_earliest_time_leaves_room_for_the_blood_thinner_pause(client, gold, doctor):
     warfarin = AnticoagulantFactory(brand="Marevan", default_pause_days=5)
     draft = start_draft(client, gold)
-    # The checklist comes first, also when the "When" step is opened by URL.
+    # The images and the checklist come first, also when the "When" step is opened by URL.
+    assert client.get(url("when"))["Location"] == url("images")
+    Booking.objects.filter(pk=draft.pk).update(imaging_status="radiology")
     assert client.get(url("when"))["Location"] == url("checklist")
     draft.takes_blood_thinners = "yes"
     draft.save()

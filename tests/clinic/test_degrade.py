@@ -16,7 +16,7 @@ from clinic import degrade, page_cache
 from clinic.models import ConsentText
 from testimonials import models as testimonial_models
 from tests.booking.factories import AnticoagulantFactory, AppointmentTypeFactory
-from tests.booking.test_flow import about_data, checklist_data, send_data, when_data
+from tests.booking.test_flow import about_data, checklist_data, images_data, send_data, when_data
 from tests.conditions.factories import ConditionFactory
 from tests.factories import ConsentTextFactory, UserFactory
 
@@ -127,6 +127,7 @@ def test_the_booking_steps_answer_without_the_cache(client, redis_down):
         ("what", what),
         ("when", when_data()),
         ("about", about_data()),
+        ("images", images_data()),
         ("checklist", checklist_data(warfarin)),
     ]
     for name, data in steps:

@@ -1,5 +1,6 @@
 """`manage.py translations --check` catches incomplete, lazy and stale translations."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -48,3 +49,24 @@ def test_a_stale_compiled_file_fails_until_it_is_compiled(locale):
         call_command("translations", "--check")
     call_command("translations")
     call_command("translations", "--check")
+
+
+UPLOAD_ROUTES = {"booking/upload/", "booking/<str:token>/upload/"}
+# deploy/nginx.conf lets only these paths take large bodies: "^/xx/.../(upload|billeder|bilder)/$".
+LARGE_BODY_ENDING = re.compile(r"(^|/)(upload|billeder|bilder)/$")
+
+
+@pytest.mark.parametrize("language", ["en", "da", "nb", "sv", "de"])
+def test_every_translated_address_is_distinct_and_only_uploads_take_large_bodies(language):
+    catalog = polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))
+    routes = {
+        entry.msgid: entry.msgstr or entry.msgid
+        for entry in catalog
+        if entry.msgctxt == "URL" and not entry.obsolete
+    }
+    assert routes, "the addresses are translated with the context 'URL'"
+    taken = {}
+    for msgid, route in routes.items():
+        assert route not in taken, f"{msgid!r} and {taken.get(route)!r} share {route!r}"
+        taken[route] = msgid
+        assert bool(LARGE_BODY_ENDING.search(route)) == (msgid in UPLOAD_ROUTES), (msgid, route)
