@@ -12,7 +12,9 @@ every language and in the structure), and a list of plain texts becomes rows of
 `{language: text}`.
 """
 
+import copy
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -27,10 +29,21 @@ def languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
 
 
+# libyaml's parser when PyYAML was built with it (its wheels are), else the pure-Python one.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read(path: Path) -> dict:
+    """The file's data; parsed once per version of the file (tests load the demo often)."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=128)
+def _parsed(path: Path, mtime_ns: int, size: int):
     with path.open(encoding="utf-8") as stream:
         try:
-            return yaml.safe_load(stream) or {}
+            return yaml.load(stream, Loader=LOADER) or {}
         except yaml.YAMLError as error:
             raise DemoDataError(f"{path.name}: {error}") from error
 

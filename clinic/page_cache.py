@@ -15,6 +15,7 @@ again, and pages other processes cached before the outage expire after
 PAGE_CACHE_SECONDS at the latest.
 """
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -96,9 +97,30 @@ def _renew_version() -> None:
     _renewal_missed = False
 
 
+_deferring = 0
+_deferred = False
+
+
+@contextlib.contextmanager
+def one_renewal():
+    """Renew the content version once for all the saves inside (e.g. loading the demo)."""
+    global _deferring, _deferred
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _deferred:
+            _deferred = False
+            invalidate()
+
+
 def invalidate() -> None:
     """Renew the content version. Never fails: an editor's save must not depend on the cache."""
-    global _renewal_missed
+    global _renewal_missed, _deferred
+    if _deferring:
+        _deferred = True
+        return
     try:
         _renew_version()
     except CACHE_ERRORS as error:

@@ -263,3 +263,13 @@ def test_the_german_neck_pain_page_has_a_german_address():
         url = neck.get_absolute_url()
     assert url != "/de/beschwerden/neck-pain/"
     assert neck.slug_en not in url and url.startswith("/de/")
+
+
+def test_a_data_file_is_parsed_once_per_version_and_each_reader_gets_its_own_copy(tmp_path):
+    path = tmp_path / "part.da.yaml"
+    path.write_text("name: Nakke\nrows: [a, b]\n", encoding="utf-8")
+    first = demo_data.read(path)
+    first["rows"].append("c")  # a loader pops and changes what it reads
+    assert demo_data.read(path) == {"name": "Nakke", "rows": ["a", "b"]}
+    path.write_text("name: Nakken\nrows: [a]\n", encoding="utf-8")  # another size: re-read
+    assert demo_data.read(path) == {"name": "Nakken", "rows": ["a"]}

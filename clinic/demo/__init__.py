@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files import File
+from django.core.files.base import ContentFile
 
 from clinic import demo_data, staff_groups, two_factor
 from clinic.models import ClinicDetails, ConsentText, Page, Practitioner, TrustMark
@@ -44,11 +44,24 @@ def upsert(instance, values: dict):
 
 
 def attach_file(instance, field: str, path: Path) -> None:
-    """Give an empty file field the demo's file once; a file set later is left alone."""
-    if getattr(instance, field) or not path.exists():
+    """Give an empty file field the demo's file once; a file set later is left alone.
+
+    When the storage already holds the very same file under the name the field would
+    give it (the demo loaded again into an emptied database), that copy is reused: no
+    duplicate in the storage, and its thumbnails need not be made again.
+    """
+    file = getattr(instance, field)
+    if file or not path.exists():
         return
-    with path.open("rb") as stream:
-        getattr(instance, field).save(path.name, File(stream), save=False)
+    content = path.read_bytes()
+    name = file.field.generate_filename(instance, path.name)
+    if file.storage.exists(name):
+        with file.storage.open(name, "rb") as stored:
+            if stored.read() == content:
+                setattr(instance, field, name)
+                instance.save(update_fields=[field])
+                return
+    file.save(path.name, ContentFile(content), save=False)
     instance.save(update_fields=[field])
 
 

@@ -46,3 +46,32 @@ def test_demo_home_page_shows_the_made_up_clinic(client):
     assert "Egebæk Smerteklinik" in html
     assert 'href="tel:+4598765432"' in html
     assert "Mette Egelund Brask" in html
+
+
+def test_the_demo_reuses_its_stored_drawing_and_never_overwrites_another_file():
+    from django.core.files.base import ContentFile
+
+    from clinic.demo import load_demo
+
+    load_demo()
+    practitioner = Practitioner.objects.get()
+    stored = practitioner.photo.name
+    storage = practitioner.photo.storage
+    assert stored.endswith("portrait.png") and storage.exists(stored)
+
+    # Loaded again into an emptied field: the very same stored file is used, not a copy.
+    Practitioner.objects.update(photo="")
+    load_demo()
+    assert Practitioner.objects.get().photo.name == stored
+
+    # A different file under that name is left alone: the demo's drawing gets a name of its own.
+    storage.delete(stored)
+    storage.save(stored, ContentFile(b"an editor's own file"))
+    Practitioner.objects.update(photo="")
+    load_demo()
+    name = Practitioner.objects.get().photo.name
+    assert name != stored and name.endswith(".png")
+    with storage.open(stored, "rb") as other:
+        assert other.read() == b"an editor's own file"
+    storage.delete(stored)
+    storage.delete(name)

@@ -295,3 +295,23 @@ def test_staff_never_get_a_cached_page(client, neck):
     client.get("/da/lidelser/nakkesmerter/")
     client.force_login(UserFactory(groups=["Editors"]))
     assert "X-Page-Cache" not in client.get("/da/lidelser/nakkesmerter/")
+
+
+def test_saves_inside_one_renewal_renew_the_page_cache_once_at_the_end(client, neck):
+    from clinic import page_cache
+
+    client.get("/da/lidelser/nakkesmerter/")
+    with page_cache.one_renewal():
+        neck.name_da = "Ondt i nakken"
+        neck.save()
+        with page_cache.one_renewal():  # nested: still one renewal, at the outer end
+            neck.save()
+        # Not yet renewed: the page is still the cached one.
+        assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "hit"
+    response = client.get("/da/lidelser/nakkesmerter/")
+    assert response["X-Page-Cache"] == "miss"
+    assert "Ondt i nakken" in response.content.decode()
+    # Saves after the block renew as before.
+    neck.name_da = "Nakkesmerter"
+    neck.save()
+    assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "miss"

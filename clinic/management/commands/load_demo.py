@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from booking.demo import load_demo_booking
+from clinic import page_cache
 from clinic.demo import ensure_demo_accounts, load_demo
 from conditions.demo import load_demo_content
 from testimonials.demo import load_demo_testimonials
@@ -13,14 +14,16 @@ class Command(BaseCommand):
     help = "Load the made-up demo clinic (idempotent). With DEBUG on, also demo staff logins."
 
     def handle(self, *args, **options):
-        clinic = load_demo()
-        # The medical content is reviewed by the clinic's practitioner, so it comes second.
-        load_demo_content()
-        # The testimonials link to the demo conditions and treatment.
-        load_demo_testimonials()
-        # What can be booked, the list of blood-thinning medicines, the doctor's week
-        # (and, for local development, a few made-up patients in it).
-        load_demo_booking(with_bookings=settings.DEMO_ACCOUNTS)
+        # Hundreds of saves, one renewal of the page cache's content version at the end.
+        with page_cache.one_renewal():
+            clinic = load_demo()
+            # The medical content is reviewed by the clinic's practitioner, so it comes second.
+            load_demo_content()
+            # The testimonials link to the demo conditions and treatment.
+            load_demo_testimonials()
+            # What can be booked, the list of blood-thinning medicines, the doctor's week
+            # (and, for local development, a few made-up patients in it).
+            load_demo_booking(with_bookings=settings.DEMO_ACCOUNTS)
         self.stdout.write(self.style.SUCCESS(f"Demo content loaded: {clinic.name}"))
         if settings.DEMO_ACCOUNTS:
             self.stdout.write(f"Demo staff logins for {settings.SITE_URL}/admin/ :")
