@@ -18,15 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from django.conf import settings
+
+from clinic.i18n import site_languages
 
 
 class DemoDataError(ValueError):
     """A demo data file does not fit the others (a list of another length, a text for a list)."""
-
-
-def languages() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
 
 
 # libyaml's parser when PyYAML was built with it (its wheels are), else the pure-Python one.
@@ -51,7 +48,7 @@ def _parsed(path: Path, mtime_ns: int, size: int):
 def per_language(folder: Path, name: str) -> dict[str, dict]:
     """`{language: data}` for every site language that has `name.<language>.yaml`."""
     found = {}
-    for code in languages():
+    for code in site_languages():
         path = folder / f"{name}.{code}.yaml"
         if path.exists():
             found[code] = read(path)
@@ -71,8 +68,8 @@ def merged(texts: dict[str, object], neutral=None, where: str = ""):
     present = {code: tree for code, tree in texts.items() if tree is not None}
     if not present:
         return neutral
-    kinds = {type(tree).__name__ for tree in present.values() if not _is_scalar(tree)}
-    if len(kinds) > 1 or (kinds and len(kinds) == 1 and any(map(_is_scalar, present.values()))):
+    kinds = {"text" if _is_scalar(tree) else type(tree).__name__ for tree in present.values()}
+    if len(kinds) > 1:
         raise DemoDataError(f"{where or 'top'}: not the same kind of value in {sorted(present)}")
     sample = next(iter(present.values()))
     if isinstance(sample, dict):

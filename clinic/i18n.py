@@ -11,6 +11,11 @@ from modeltranslation.settings import FALLBACK_LANGUAGES
 from modeltranslation.utils import build_localized_fieldname, resolution_order
 
 
+def site_languages() -> list[str]:
+    """The site's language codes, in settings.LANGUAGES order."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
 def fallback_order(language: str) -> tuple[str, ...]:
     """The language itself first, then the languages modeltranslation falls back to."""
     return resolution_order(language, FALLBACK_LANGUAGES)

@@ -12,12 +12,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from clinic.fields import RichTextField
-from clinic.i18n import fallback_order, field_language, translated_slug
+from clinic.i18n import fallback_order, field_language, site_languages, translated_slug
 from clinic.models import Practitioner, validate_image_size, validate_plain_text
-
-
-def review_languages() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
 
 
 @dataclass(frozen=True)
@@ -141,7 +137,7 @@ class Publishable(models.Model):
     def clean(self):
         super().clean()
         errors = {}
-        for code in review_languages():
+        for code in site_languages():
             errors.update(review_errors(self, code))
         errors.update(unique_slug_errors(self))
         if errors:
@@ -151,7 +147,7 @@ class Publishable(models.Model):
         """The languages whose version a doctor has reviewed (date and doctor recorded)."""
         return [
             code
-            for code in review_languages()
+            for code in site_languages()
             if getattr(self, f"reviewed_on_{code}") and getattr(self, f"reviewed_by_{code}_id")
         ]
 
@@ -170,7 +166,7 @@ class Publishable(models.Model):
         """The language of the main text a visitor reads in `language` (it may fall back)."""
         language = language or translation.get_language()
         for field in self.main_text_fields:
-            if any(getattr(self, f"{field}_{code}", "") for code in review_languages()):
+            if any(getattr(self, f"{field}_{code}", "") for code in site_languages()):
                 return field_language(self, field, language)
         return language
 

@@ -96,7 +96,8 @@ def condition_detail(request, slug):
     page = build_condition_page(condition, include_drafts=preview)
     url = request.build_absolute_uri(request.path)
     jsonld = seo.condition_page(condition, page, base_url(request), url, current_clinic(request))
-    before = preparation(request, booking_url(condition))
+    booking = booking_url(condition)
+    before = preparation(request, booking)
     return render(
         request,
         "conditions/condition_detail.html",
@@ -108,7 +109,7 @@ def condition_detail(request, slug):
             "jsonld": jsonld,
             "og_type": "article",
             "testimonials": condition_testimonials(condition),
-            "booking_url": booking_url(condition),
+            "booking_url": booking,
             "toc": with_steps(page.toc, before["steps_heading"]),
             **before,
         },

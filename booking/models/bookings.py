@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clinic.i18n import site_languages
 from clinic.models import ConsentText, Practitioner, validate_plain_text
 from conditions.models import Condition
 
@@ -155,8 +156,7 @@ def language_codes(value: str) -> list[str]:
 
 
 def validate_language_codes(value: str) -> None:
-    known = [code for code, _name in settings.LANGUAGES]
-    unknown = [code for code in language_codes(value) if code not in known]
+    unknown = [code for code in language_codes(value) if code not in site_languages()]
     if unknown:
         raise ValidationError(
             _("Unknown language code: %(codes)s."), params={"codes": ", ".join(unknown)}

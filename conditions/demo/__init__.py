@@ -19,6 +19,7 @@ from pathlib import Path
 from clinic import demo_data
 from clinic.demo import PRACTITIONER, attach_file, upsert
 from clinic.fields import RichTextField
+from clinic.i18n import site_languages
 from clinic.models import Practitioner
 from conditions.models import (
     FAQ,
@@ -88,7 +89,7 @@ def _review(values: dict, reviewer: Practitioner) -> dict:
     the demo's doctor; a language whose file has none stays unreviewed (and says so).
     """
     review = {}
-    for code in demo_data.languages():
+    for code in site_languages():
         reviewed_on = values.pop(f"reviewed_on_{code}", None)
         review[f"reviewed_on_{code}"] = reviewed_on
         review[f"reviewed_by_{code}_id"] = reviewer.pk if reviewed_on else None

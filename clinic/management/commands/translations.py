@@ -20,6 +20,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
+from clinic.i18n import site_languages
+
 SOURCE_LANGUAGE = "en"
 # Words that are rightly the same in English and another language (names, codes).
 SAME_IN_EVERY_LANGUAGE = {"CVR", "OK", "DICOM", "PDF", "CT", "MR", "JPEG", "PNG", "HEIC"}
@@ -34,10 +36,6 @@ def locale_dir() -> Path:
 
 def po_path(language: str) -> Path:
     return locale_dir() / language / "LC_MESSAGES" / "django.po"
-
-
-def languages() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
 
 
 def translations_of(catalog) -> dict:
@@ -133,7 +131,7 @@ class Command(BaseCommand):
         if update:
             self.update()
         problems = []
-        for language in languages():
+        for language in site_languages():
             path = po_path(language)
             if not path.exists():
                 problems.append(f"{language}: {path} is missing")
@@ -153,7 +151,7 @@ class Command(BaseCommand):
                 catalog.save_as_mofile(str(mo))
                 self.stdout.write(f"Compiled {mo}")
         if check:
-            problems += missing_source_strings(languages())
+            problems += missing_source_strings(site_languages())
         if problems:
             raise CommandError("Translations are not complete:\n  " + "\n  ".join(problems))
         if check:
@@ -164,7 +162,7 @@ class Command(BaseCommand):
             raise CommandError("--update needs gettext (apt-get install gettext).")
         call_command(
             "makemessages",
-            locale=languages(),
+            locale=site_languages(),
             ignore_patterns=MAKEMESSAGES_IGNORE,
             no_obsolete=True,
             verbosity=0,
