@@ -2,9 +2,12 @@
 
 Public pages are the same for every anonymous visitor, so their HTML is kept in
 the shared cache. Every key carries the release's static version (clinic machines of
-two releases may share the cache) and a content version; saving or deleting any
-content record (from the admin, a command or the shell) replaces the version,
-so a change shows at once instead of when the cache expires.
+two releases may share the cache), and every entry carries the content version it
+was made from; saving or deleting any content record (from the admin, a command or
+the shell) replaces the version, so a change shows at once instead of when the
+cache expires. A hit is one cache round trip (the version and the page together)
+and is answered by PageCacheMiddleware before the session, the login and the
+language are looked at.
 
 The cache is never needed to serve a page: when it fails (Redis refuses,
 times out or is gone) pages are rendered as if uncached, the cache is left
@@ -20,8 +23,10 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
+from dataclasses import dataclass
 from functools import wraps
 
 from django.apps import apps
@@ -160,41 +165,142 @@ def _cacheable(request) -> bool:
     )
 
 
+# What a request learnt from the cache: the content version its page must carry and
+# the page's key. Set by the first lookup (the middleware's, or the view's).
+STATE_ATTRIBUTE = "_page_cache"
+# Set on a response the view allows the middleware to keep.
+KEEP_ATTRIBUTE = "_page_cache_keep"
+
+GZIP_ACCEPTED = re.compile(r"\bgzip\b")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    version: str
+    key: str
+
+
+def _page_key(request) -> str:
+    """One key per release, host, path and encoding; the content version is in the entry.
+
+    Hashed: a path may be long or hold characters some cache backends refuse in keys.
+    """
+    encoding = "gzip" if GZIP_ACCEPTED.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) else ""
+    where = f"{request.get_host()}\n{request.path}".encode("utf-8", "surrogateescape")
+    return f"page-cache:{static_version()}:{hashlib.sha256(where).hexdigest()}:{encoding}"
+
+
+def _read(request) -> HttpResponse | None:
+    """The cached page, or None; one cache round trip (the version and the page together).
+
+    Raises a cache error when the cache fails.
+    """
+    if _renewal_missed:
+        _renew_version()
+    key = _page_key(request)
+    found = cache.get_many([VERSION_KEY, key])
+    version = found.get(VERSION_KEY) or content_version()
+    setattr(request, STATE_ATTRIBUTE, Lookup(version, key))
+    entry = found.get(key)
+    if entry is None or entry[0] != version:
+        return None
+    _version, content, headers = entry
+    response = HttpResponse(content)
+    for name, value in headers:
+        response.headers[name] = value
+    response["X-Page-Cache"] = "hit"
+    return response
+
+
+def _lookup(request) -> HttpResponse | None:
+    """The cached page or None; None too (and the cache left alone a while) when it fails."""
+    try:
+        return _read(request)
+    except CACHE_ERRORS as error:
+        _cache_failed(error, "page cache bypassed")
+        return None
+
+
+def _keep(request, response) -> HttpResponse:
+    """Store a page the view allowed, with the content version read before it was made."""
+    state = getattr(request, STATE_ATTRIBUTE, None)
+    if (
+        state is None
+        or not getattr(response, KEEP_ATTRIBUTE, False)
+        or response.status_code != 200
+        or response.cookies
+        or response.streaming
+    ):
+        return response
+    # The middlewares outside this one (security headers, CSP) have not run yet: they
+    # add their headers to every answer, a hit's too, never from the cache.
+    headers = list(response.items())
+    try:
+        cache.set(
+            state.key,
+            (state.version, response.content, headers),
+            settings.PAGE_CACHE_SECONDS,
+        )
+    except CACHE_ERRORS as error:
+        _cache_failed(error, "page cache bypassed")
+        return _bypassed(response)
+    response["X-Page-Cache"] = "miss"
+    return response
+
+
+class PageCacheMiddleware:
+    """Answer anonymous visitors' cached pages before the rest of the stack runs.
+
+    A hit needs none of the work after this middleware: no session, login, second
+    factor, language negotiation (the language is in the path) or lockout check, and
+    one cache round trip. The middlewares before it (security headers, the
+    Content-Security-Policy, the permissions policy) still run on every hit. It sits
+    outside the gzip middleware, so a page is kept, and served, compressed.
+
+    Only requests that cannot be a logged-in user's are looked up here: those without
+    a session cookie (a staff login always has one). Visitors with a session are looked
+    up by `cache_public_page`, once the login is known.
+    Pages are stored on the way out, when the view allowed it (`cache_public_page`).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._may_answer(request) and not _skipping_cache():
+            response = _lookup(request)
+            if response is not None:
+                return response
+        return _keep(request, self.get_response(request))
+
+    @staticmethod
+    def _may_answer(request) -> bool:
+        return (
+            settings.PAGE_CACHE_SECONDS > 0
+            and request.method in ("GET", "HEAD")
+            and not request.META.get("QUERY_STRING")
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        )
+
+
 def cache_public_page(view):
-    """Serve the view's 200 responses from the cache to anonymous visitors."""
+    """Let PageCacheMiddleware keep the view's 200 responses for anonymous visitors."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        if _skipping_cache():
-            return _bypassed(view(request, *args, **kwargs))
-        try:
-            key = (
-                f"page-cache:{static_version()}:{content_version()}:"
-                f"{request.get_host()}:{request.path}"
-            )
-            cached = cache.get(key)
-        except CACHE_ERRORS as error:
-            _cache_failed(error, "page cache bypassed")
-            return _bypassed(view(request, *args, **kwargs))
-        if cached is not None:
-            content, content_type = cached
-            response = HttpResponse(content, content_type=content_type)
-            response["X-Page-Cache"] = "hit"
-            return response
+        if getattr(request, STATE_ATTRIBUTE, None) is None and not _skipping_cache():
+            # An anonymous visitor with a session (e.g. a patient's unsent booking).
+            response = _lookup(request)
+            if response is not None:
+                return response
         response = view(request, *args, **kwargs)
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
-        if response.status_code == 200 and not response.cookies:
-            try:
-                cache.set(
-                    key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS
-                )
-            except CACHE_ERRORS as error:
-                _cache_failed(error, "page cache bypassed")
-                return _bypassed(response)
-            response["X-Page-Cache"] = "miss"
+        if getattr(request, STATE_ATTRIBUTE, None) is None:
+            return _bypassed(response)
+        setattr(response, KEEP_ATTRIBUTE, True)
         return response
 
     return wrapper

@@ -117,6 +117,9 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # WhiteNoise, with the same ETag on every machine (clinic/static.py).
     "clinic.static.StaticFilesMiddleware",
+    # Anonymous visitors' cached pages, kept compressed, answered before the session,
+    # login, language and lockout middlewares below (clinic/page_cache.py).
+    "clinic.page_cache.PageCacheMiddleware",
     # Pages gzipped, padded against BREACH; text only (clinic/compression.py).
     "clinic.compression.TextGZipMiddleware",
     # NUL bytes and invalid UTF-8 get the friendly 400 page before the session or

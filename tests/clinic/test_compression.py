@@ -25,11 +25,24 @@ def test_a_page_is_gzipped_and_reads_the_same(client, demo):
     assert len(zipped.content) < len(plain.content) / 3
 
 
-def test_each_compressed_answer_is_padded_differently_against_breach(client, demo):
-    first = client.get("/da/", **GZIP).content
-    second = client.get("/da/", **GZIP).content
-    assert gzip.decompress(first) == gzip.decompress(second)
-    assert first != second  # random bytes in the gzip header
+def test_each_compressed_answer_with_a_secret_is_padded_differently_against_breach(client, demo):
+    """The booking form holds a CSRF token: its compressed length must not give it away."""
+    first = client.get("/da/tidsbestilling/", **GZIP)
+    second = client.get("/da/tidsbestilling/", **GZIP)
+    assert "csrfmiddlewaretoken" in gzip.decompress(first.content).decode()
+    assert "X-Page-Cache" not in second  # a page with a token is never kept
+    assert first.content != second.content  # random bytes in the gzip header
+
+
+def test_a_cached_public_page_is_kept_compressed_and_holds_no_secret(client, demo):
+    """The same bytes for every visitor: there is no secret whose length could leak."""
+    first = client.get("/da/", **GZIP)
+    second = client.get("/da/", **GZIP)
+    assert (first["X-Page-Cache"], second["X-Page-Cache"]) == ("miss", "hit")
+    assert second.content == first.content
+    html = gzip.decompress(second.content).decode()
+    assert "csrfmiddlewaretoken" not in html
+    assert not second.cookies
 
 
 def test_patients_images_are_sent_as_they_are(client, settings, tmp_path):
