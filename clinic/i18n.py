@@ -1,10 +1,11 @@
 """Languages: which language a translated value really comes from, and per-language URLs."""
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.urls import translate_url
+from django.urls import get_script_prefix, get_urlconf, reverse, translate_url
 from django.utils import translation
 from django.utils.html import format_html
 from modeltranslation.settings import FALLBACK_LANGUAGES
@@ -49,6 +50,29 @@ def translated_slug(obj, language: str) -> str:
         if slug := getattr(obj, build_localized_fieldname("slug", code), ""):
             return slug
     return ""
+
+
+# A slug no page has, standing in for the real one in a memoised address.
+_SLUG_STANDIN = "0slug0"
+
+
+@functools.lru_cache(maxsize=512)
+def _address_with_standin(url_name: str, language: str, urlconf: str, prefix: str) -> str:
+    return reverse(url_name, kwargs={"slug": _SLUG_STANDIN}, urlconf=urlconf)
+
+
+def slug_address(url_name: str, slug: str) -> str:
+    """`reverse(url_name, kwargs={"slug": slug})` in the active language, without its cost.
+
+    A page lists dozens of links; the address around the slug is the same for each, so
+    it is reversed once per name, language and URL configuration and the slug put in.
+    Slugs are letters, digits, hyphens and underscores: nothing in them needs quoting.
+    """
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    template = _address_with_standin(
+        url_name, translation.get_language(), urlconf, get_script_prefix()
+    )
+    return template.replace(_SLUG_STANDIN, slug, 1)
 
 
 def get_by_translated_slug(queryset: QuerySet, slug: str, language: str | None = None):

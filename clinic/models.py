@@ -1,5 +1,6 @@
 """Site-wide content: the clinic's details, its practitioners, simple pages and consent texts."""
 
+import functools
 from email.utils import quote
 
 import phonenumbers
@@ -8,12 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Max
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from clinic.fields import RichTextField
-from clinic.i18n import translated_slug
+from clinic.i18n import slug_address, translated_slug
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 # Numbers typed without a country code are Danish.
@@ -53,6 +53,7 @@ def validate_phone(value: str) -> None:
     normalise_phone(value)
 
 
+@functools.lru_cache(maxsize=1024)
 def format_phone(value: str) -> str:
     """A number as people read it, "+45 98 76 54 32": grouped, with the country code.
 
@@ -353,7 +354,7 @@ class Page(models.Model):
             raise ValidationError(errors)
 
     def get_absolute_url(self):
-        return reverse("page", kwargs={"slug": translated_slug(self, translation.get_language())})
+        return slug_address("page", translated_slug(self, translation.get_language()))
 
 
 class ConsentTextQuerySet(models.QuerySet):

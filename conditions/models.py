@@ -7,12 +7,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from clinic.fields import RichTextField
-from clinic.i18n import fallback_order, field_language, site_languages, translated_slug
+from clinic.i18n import (
+    fallback_order,
+    field_language,
+    site_languages,
+    slug_address,
+    translated_slug,
+)
+from clinic.images import renditions_of
 from clinic.models import Practitioner, validate_image_size, validate_plain_text
 
 
@@ -180,8 +186,7 @@ class Publishable(models.Model):
         return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
 
     def get_absolute_url(self):
-        slug = translated_slug(self, translation.get_language())
-        return reverse(self.url_name, kwargs={"slug": slug})
+        return slug_address(self.url_name, translated_slug(self, translation.get_language()))
 
 
 def unique_slug_errors(obj) -> dict:
@@ -380,6 +385,14 @@ class ConditionSection(Ordered):
     image_caption = models.CharField(
         _("image caption"), max_length=300, blank=True, validators=[validate_plain_text]
     )
+    # The image's WebP and JPEG copies, made when it is saved (clinic/images.py).
+    image_renditions = models.JSONField(
+        _("image renditions"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Made from the image when it is saved."),
+    )
 
     class Meta(Ordered.Meta):
         verbose_name = _("section")
@@ -387,6 +400,14 @@ class ConditionSection(Ordered):
 
     def __str__(self):
         return self.heading
+
+    def save(self, *args, **kwargs):
+        """Save, then make the copies of a new image once its file is stored."""
+        super().save(*args, **kwargs)
+        wanted = renditions_of(self.image, self.image_renditions) if self.image else {}
+        if wanted != self.image_renditions:
+            self.image_renditions = wanted
+            type(self).objects.filter(pk=self.pk).update(image_renditions=wanted)
 
     def clean(self):
         super().clean()

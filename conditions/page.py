@@ -1,11 +1,19 @@
 """How a condition's page is put together: the order of its parts, the table of
-contents and the numbering of sources. Works on prefetched objects, no queries."""
+contents and the numbering of sources. Works on prefetched objects, and reads the
+condition's three short lists in one query."""
 
 from dataclasses import dataclass, field
 
+from django.db.models import Value
 from django.utils.translation import gettext_lazy as _
 
-from conditions.models import ConditionSection, TreatmentRecommendation
+from conditions.models import (
+    ConditionSection,
+    DiagnosisStep,
+    RiskFactor,
+    Symptom,
+    TreatmentRecommendation,
+)
 
 Kind = ConditionSection.Kind
 
@@ -67,12 +75,40 @@ class ConditionPage:
     toc: list[tuple[str, str]]
 
 
+# The condition's short lists: three tables with the same columns (ConditionListItem).
+LIST_MODELS = {"symptoms": Symptom, "risk_factors": RiskFactor, "diagnosis_steps": DiagnosisStep}
+
+
+def condition_lists(condition) -> dict[str, list]:
+    """The condition's symptoms, risk factors and diagnosis steps, in one query.
+
+    One UNION ALL of the three tables, whose columns are the same, instead of a
+    query for each; every row becomes an instance of its own model, in its order.
+    """
+    names = [f.attname for f in Symptom._meta.concrete_fields]
+    parts = [
+        model.objects.rewrite(False)
+        .filter(condition=condition)
+        .order_by()
+        .annotate(list_name=Value(list_name))
+        .values_list(*names, "list_name")
+        for list_name, model in LIST_MODELS.items()
+    ]
+    rows = parts[0].union(*parts[1:], all=True).order_by("order", "id")
+    lists: dict[str, list] = {list_name: [] for list_name in LIST_MODELS}
+    db = Symptom.objects.db
+    for *values, list_name in rows:
+        lists[list_name].append(LIST_MODELS[list_name].from_db(db, names, values))
+    return lists
+
+
 def build_condition_page(condition, *, include_drafts: bool = False) -> ConditionPage:
     sections = list(condition.sections.all())
     figures = list(condition.figures.all())
-    symptoms = list(condition.symptoms.all())
-    risk_factors = list(condition.risk_factors.all())
-    steps = list(condition.diagnosis_steps.all())
+    lists = condition_lists(condition)
+    symptoms = lists["symptoms"]
+    risk_factors = lists["risk_factors"]
+    steps = lists["diagnosis_steps"]
     faqs = list(condition.faqs.all())
     recommendations = [
         r for r in condition.recommendations.all() if include_drafts or r.treatment.is_public

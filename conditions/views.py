@@ -87,9 +87,6 @@ def condition_detail(request, slug):
             queryset=TreatmentRecommendation.objects.select_related("treatment"),
         ),
         Prefetch("figures", queryset=KeyFigure.objects.select_related("source")),
-        "symptoms",
-        "risk_factors",
-        "diagnosis_steps",
         Prefetch("faqs", queryset=published_faqs),
     )
     condition, preview = get_page_object(request, queryset, slug)

@@ -174,8 +174,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+# Connections are kept between requests (on SQLite too, where opening one also runs
+# the PRAGMAs above); the health check replaces one that broke.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from clinic.i18n import field_language, language_alternates
+from clinic.images import renditions_of
 from clinic.models import format_phone
 
 register = template.Library()
@@ -41,29 +42,35 @@ def jsonld(nodes) -> str:
 
 @register.simple_tag
 def responsive_image(
-    image, alt: str, sizes: str = "(min-width: 800px) 720px, 100vw", eager: bool = False
+    image,
+    alt: str,
+    sizes: str = "(min-width: 800px) 720px, 100vw",
+    eager: bool = False,
+    renditions: dict | None = None,
 ):
-    """<picture> with WebP and JPEG renditions at several widths, made by sorl-thumbnail."""
-    from sorl.thumbnail import get_thumbnail
+    """<picture> with WebP and JPEG copies at several widths (clinic/images.py).
 
-    widths = sorted({min(w, image.width) for w in (480, 960, 1440)})
+    `renditions` are the copies the model stored when the image was saved; without
+    them (or when they were made from another image) they are looked up now.
+    """
+    found = renditions_of(image, renditions)
+    url = image.storage.url
 
-    def renditions(fmt):
-        return [get_thumbnail(image, f"{w}", format=fmt, quality=82) for w in widths]
+    def srcset(fmt):
+        return ", ".join(f"{url(name)} {width}w" for name, width, _height in found[fmt])
 
-    webp, jpeg = renditions("WEBP"), renditions("JPEG")
-    largest = jpeg[-1]
+    largest_name, largest_width, largest_height = found["jpeg"][-1]
     return format_html(
         '<picture><source type="image/webp" srcset="{}" sizes="{}">'
         '<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}" loading="{}"'
         ' decoding="async" class="img-fluid"></picture>',
-        ", ".join(f"{r.url} {r.width}w" for r in webp),
+        srcset("webp"),
         sizes,
-        largest.url,
-        ", ".join(f"{r.url} {r.width}w" for r in jpeg),
+        url(largest_name),
+        srcset("jpeg"),
         sizes,
-        largest.width,
-        largest.height,
+        largest_width,
+        largest_height,
         alt,
         "eager" if eager else "lazy",
     )

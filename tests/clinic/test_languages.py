@@ -65,3 +65,36 @@ def test_a_page_without_a_norwegian_slug_is_found_at_its_danish_slug(client, dem
 def test_the_404_page_offers_the_same_address_in_other_languages(client, demo):
     html = client.get("/da/findes-ikke/").content.decode()
     assert 'href="/en/findes-ikke/"' in html
+
+
+# --- Addresses with a slug, built from a memo --------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["da", "en", "nb", "sv", "de"])
+@pytest.mark.parametrize("url_name", ["conditions:condition", "conditions:treatment", "page"])
+def test_a_slug_address_is_what_reverse_gives(language, url_name):
+    from django.urls import reverse
+
+    from clinic.i18n import slug_address
+
+    with translation.override(language):
+        for slug in ("nakkesmerter", "guld-implantation", "a_b-1"):
+            assert slug_address(url_name, slug) == reverse(url_name, kwargs={"slug": slug})
+
+
+def test_a_slug_address_follows_the_language_and_the_script_prefix():
+    from django.urls import set_script_prefix
+
+    from clinic.i18n import slug_address
+
+    with translation.override("da"):
+        danish = slug_address("conditions:condition", "x")
+    with translation.override("de"):
+        german = slug_address("conditions:condition", "x")
+    assert danish.startswith("/da/") and german.startswith("/de/") and danish != german
+    try:
+        set_script_prefix("/klinik/")
+        with translation.override("da"):
+            assert slug_address("conditions:condition", "x") == "/klinik" + danish
+    finally:
+        set_script_prefix("/")

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from PIL import Image
@@ -220,9 +222,83 @@ def test_a_section_image_gets_responsive_webp_and_jpeg_renditions(client, neck, 
     assert 'alt="Nakkens hvirvler"' in picture and 'loading="lazy"' in picture
 
 
-def test_the_condition_page_makes_a_constant_number_of_queries(
-    client, demo, django_assert_max_num_queries
+def jpeg(width, height) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "teal").save(buffer, "JPEG")
+    return SimpleUploadedFile("figure.jpg", buffer.getvalue())
+
+
+def test_an_images_copies_are_made_when_it_is_saved_not_when_the_page_shows(
+    client, neck, monkeypatch
 ):
+    from clinic import images
+
+    section = neck.sections.get(kind="about")
+    section.image = jpeg(1600, 900)
+    section.image_alt_da = "Nakkens hvirvler"
+    section.save()
+    stored = section.image_renditions
+    assert stored["source"] == section.image.name
+    assert [width for _name, width, _height in stored["webp"]] == [480, 960, 1440]
+    assert [height for _name, _width, height in stored["jpeg"]] == [270, 540, 810]
+    section.refresh_from_db()
+    assert section.image_renditions == stored
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("a copy was looked up while the page rendered")
+
+    monkeypatch.setattr(images, "get_thumbnail", no_lookup)
+    html = client.get("/da/lidelser/nakkesmerter/").content.decode()
+    picture = re.search(r"<picture>.*?</picture>", html, re.S).group(0)
+    for name, width, _height in stored["webp"] + stored["jpeg"]:
+        assert f"/media/{name} {width}w" in picture
+    assert 'width="1440" height="810"' in picture
+    # Saving the section again (a new heading) keeps the copies without looking them up.
+    section.heading_da = "Ny overskrift"
+    section.save()
+    assert section.image_renditions == stored
+
+
+def test_a_new_image_gets_new_copies_and_no_image_none(client, neck):
+    section = neck.sections.get(kind="about")
+    section.image = jpeg(1600, 900)
+    section.image_alt_da = "Nakkens hvirvler"
+    section.save()
+    first = section.image_renditions
+    section.image = jpeg(800, 800)  # narrower than the widest copy: no upscaled copies
+    section.save()
+    assert section.image_renditions["source"] == section.image.name != first["source"]
+    assert [w for _name, w, _h in section.image_renditions["jpeg"]] == [480, 800]
+    section.image = ""
+    section.save()
+    section.refresh_from_db()
+    assert section.image_renditions == {}
+
+
+def test_copies_made_from_another_image_are_not_shown(client, neck):
+    """Stored copies that do not match the image (e.g. changed by an update) are made afresh."""
+    section = neck.sections.get(kind="about")
+    section.image = jpeg(1600, 900)
+    section.image_alt_da = "Nakkens hvirvler"
+    section.save()
+    stale = {**section.image_renditions, "source": "conditions/old.jpg"}
+    stale["jpeg"] = [["conditions/old-480.jpg", 480, 999]]
+    type(section).objects.filter(pk=section.pk).update(image_renditions=stale)
+    html = client.get("/da/lidelser/nakkesmerter/").content.decode()
+    assert "old-480" not in html
+    assert 'width="1440" height="810"' in html
+
+
+def page_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_condition_page_makes_a_constant_number_of_queries(client, demo):
+    """At most 12 queries, however big the page (a page without FAQs skips their sources)."""
+    ConditionFactory(slug_da="lille")
     condition = ConditionFactory(slug_da="stor")
     for n in range(30):
         SectionFactory(condition=condition, kind=ConditionSection.Kind.values[n % 9])
@@ -233,11 +309,45 @@ def test_the_condition_page_makes_a_constant_number_of_queries(
         RecommendationFactory(condition=condition, phase=["new", "chronic"][n % 2])
         KeyFigureFactory(condition=condition, source=sources[n])
         condition.symptoms.create(text_da=f"Symptom {n}")
-    # 13: the appointment type behind the steps before treatment is one of them.
-    with django_assert_max_num_queries(13):
-        response = client.get("/da/lidelser/stor/")
-    assert response.status_code == 200
-    assert response.content.decode().count('<details class="faq">') == 40
+        condition.risk_factors.create(text_da=f"Risiko {n}")
+        condition.diagnosis_steps.create(text_da=f"Trin {n}")
+    big = page_queries(client, "/da/lidelser/stor/")
+    assert big <= 12
+    assert page_queries(client, "/da/lidelser/lille/") in (big - 1, big)
+    html = client.get("/da/lidelser/stor/").content.decode()
+    assert html.count('<details class="faq">') == 40
+    assert html.count("<li>Risiko ") == 10 and html.count("<li>Trin ") == 10
+
+
+def test_the_three_short_lists_come_in_their_own_order_from_one_query(
+    client, demo, django_assert_num_queries
+):
+    from conditions.page import condition_lists
+
+    condition = ConditionFactory(slug_da="lister")
+    other = ConditionFactory(slug_da="anden")
+    condition.symptoms.create(text_da="Symptom B", order=2)
+    condition.symptoms.create(text_da="Symptom A", order=1)
+    condition.risk_factors.create(text_da="Risiko", order=1)
+    condition.diagnosis_steps.create(text_da="Trin 2", order=5)
+    condition.diagnosis_steps.create(text_da="Trin 1", order=0)
+    other.symptoms.create(text_da="Ikke denne")
+    with django_assert_num_queries(1):
+        lists = condition_lists(condition)
+    assert [(type(s).__name__, s.text) for s in lists["symptoms"]] == [
+        ("Symptom", "Symptom A"),
+        ("Symptom", "Symptom B"),
+    ]
+    assert [(type(r).__name__, r.text) for r in lists["risk_factors"]] == [("RiskFactor", "Risiko")]
+    assert [s.text for s in lists["diagnosis_steps"]] == ["Trin 1", "Trin 2"]
+    assert all(
+        item.pk and item.condition_id == condition.pk for items in lists.values() for item in items
+    )
+    translation.activate("en")  # English falls back to the Danish text, as the page shows it
+    assert lists["symptoms"][0].text == "Symptom A"
+    html = client.get("/da/lidelser/lister/").content.decode()
+    assert html.index("Trin 1") < html.index("Trin 2")
+    assert "Ikke denne" not in html
 
 
 def test_anonymous_visitors_get_a_cached_page_that_a_save_invalidates(client, neck):
