@@ -17,8 +17,12 @@ def site_languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
 
 
+@functools.cache
 def fallback_order(language: str) -> tuple[str, ...]:
-    """The language itself first, then the languages modeltranslation falls back to."""
+    """The language itself first, then the languages modeltranslation falls back to.
+
+    Fixed when the site starts (modeltranslation reads its settings once), so kept.
+    """
     return resolution_order(language, FALLBACK_LANGUAGES)
 
 
