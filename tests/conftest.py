@@ -3,6 +3,7 @@
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,6 +19,96 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+# --- Several test processes (pytest-xdist, `make test`) ----------------------------------
+
+
+def _xdist_groups(item) -> list[str]:
+    return sorted(
+        {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+    )
+
+
+def _heaviness(item) -> int:
+    """0 for a browser test, 1 for one with real transactions (servers, threads), else 2."""
+    if item.get_closest_marker("browser"):
+        return 0
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return 1
+    return 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The heaviest tests first, and every test of an `xdist_group` in one process.
+
+    `--dist loadgroup` hands tests out in the order collected (groups first), so the long
+    browser walks start at once instead of being left for the end, when the other
+    processes would have nothing left to run beside them. (pytest-django would run the
+    tests with real transactions after the others, as Django does; they flush the database,
+    so no test may count on rows that a migration's data step made.)
+
+    pytest-xdist marks a grouped test by appending "@group" to its node id; since pytest
+    9.2 that assignment no longer takes (pytest-xdist issue 1386), so every test of a
+    group was sent to any process (test_two_nodes.py started its servers twice). The id
+    is set here the way pytest-xdist means to, until it does so itself.
+    """
+    items.sort(key=_heaviness)  # stable: collection order within each kind
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = _xdist_groups(item)
+        suffix = f"@{'_'.join(groups)}"
+        if not groups or item.nodeid.endswith(suffix):
+            continue
+        if hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(item.nodeid + suffix)
+        if not item.nodeid.endswith(suffix):
+            warnings.warn(f"{item.nodeid} could not join its xdist_group {groups}", stacklevel=1)
+
+
+@pytest.fixture(scope="session")
+def _migrated_copy(
+    request, django_db_modify_db_settings_parallel_suffix, django_db_blocker, tmp_path_factory
+):
+    """Under pytest-xdist, this process's test database: a copy of one migrated for all
+    processes (tests/databases.py). None elsewhere, or with pytest-django's own
+    --reuse-db, --create-db or --no-migrations."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run_id or any(
+        request.config.getvalue(option) for option in ("reuse_db", "create_db", "nomigrations")
+    ):
+        yield None
+        return
+    from django.db import connection
+
+    from tests import databases
+
+    shared = tmp_path_factory.getbasetemp().parent
+    original_name = connection.settings_dict["NAME"]
+    with django_db_blocker.unblock():
+        test_name = databases.copy_migrated_database(connection, shared, run_id)
+    yield test_name
+    if test_name is None:
+        return
+    with django_db_blocker.unblock():
+        try:
+            databases.destroy_copy(connection, original_name)
+        finally:
+            databases.drop_template(connection, shared)
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request, _migrated_copy):
+    """pytest-django uses the copy as it stands (`migrate` finds nothing left to apply)."""
+    return bool(request.config.getvalue("reuse_db") or _migrated_copy)
 
 
 @pytest.fixture(autouse=True)
@@ -155,6 +246,26 @@ def demo(db):
     return load_demo()
 
 
+@pytest.fixture(scope="module")
+def demo_for_the_module(django_db_setup, django_db_blocker):
+    """Everything `manage.py load_demo` makes, loaded once for the module's tests.
+
+    As Django's setUpTestData does: loaded in a transaction that is rolled back after the
+    module's last test; each test runs in a savepoint inside it, so its own changes are
+    undone after it. For tests without real transactions only (pytest_collection_modifyitems
+    runs those first, so none runs inside this transaction).
+    """
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from clinic.models import ClinicDetails
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", verbosity=0)
+        yield ClinicDetails.load()
+        transaction.set_rollback(True)
+
+
 # --- Browser -----------------------------------------------------------------
 
 
@@ -169,6 +280,9 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
+            # Nothing leaves this machine: every other host goes to a proxy that is not
+            # there (Visit records such requests; a test that loads one fails).
+            proxy={"server": "http://127.0.0.1:9", "bypass": "localhost,127.0.0.1,[::1]"},
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -202,7 +316,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 class Visit:
-    """A browser context that records every request to another host and every CSP violation."""
+    """A browser context that records every request to another host and every CSP violation.
+
+    Requests are watched, not routed: routing every request through this process makes
+    each page load about twice as slow, and turns the browser's cache off.
+    """
 
     def __init__(self, browser, live_server_url, **context_options):
         self.host = urlsplit(live_server_url).netloc
@@ -211,7 +329,7 @@ class Visit:
         self.csp_violations: list[dict] = []
         context_options.setdefault("viewport", {"width": 1280, "height": 900})
         self.context = browser.new_context(base_url=live_server_url, **context_options)
-        self.context.route("**/*", self._route)
+        self.context.on("request", self._request)
         self.context.expose_binding("__reportCspViolation", self._csp_violation)
         self.context.add_init_script(RECORD_CSP_VIOLATIONS)
         self.page = self.context.new_page()
@@ -231,13 +349,10 @@ class Visit:
                 self._csp_violation(None, violation)
         return self.csp_violations
 
-    def _route(self, route):
-        url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).netloc == self.host:
-            route.continue_()
-        else:
+    def _request(self, request):
+        url = request.url
+        if not url.startswith(("data:", "blob:")) and urlsplit(url).netloc != self.host:
             self.foreign_requests.append(url)
-            route.abort()
 
     def close(self):
         self.context.close()

@@ -147,7 +147,13 @@ def unmarked_foreign_texts(walk: LanguageWalk, stored: dict[str, set[str]]) -> l
 
 
 @pytest.fixture
-def demo_site(db):
+def demo_site(demo_for_the_module, db):
+    """The whole demo, loaded once for the module's tests that only read it."""
+
+
+@pytest.fixture
+def committed_demo_site(transactional_db):
+    """The whole demo, committed, for the live server the browser reads from."""
     call_command("load_demo")
 
 
@@ -236,7 +242,7 @@ def test_a_question_added_later_in_danish_only_shows_on_the_norwegian_page_marke
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_neck_pain_and_gold_implantation_pass_axe_in_all_five_languages(visit, demo_site):
+def test_neck_pain_and_gold_implantation_pass_axe_in_all_five_languages(visit, committed_demo_site):
     pages = [
         Condition.objects.get(slug_da="nakkesmerter"),
         Treatment.objects.get(slug_da="guldimplantation"),

@@ -8,6 +8,7 @@ the questions before the treatment, and what depends on their answers. Each is m
 at 390 x 844: in one page it was 6 screens (page height / 844) with 26 fields."""
 
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 
 import pydicom.data
 import pytest
@@ -124,8 +125,9 @@ def first_suitable_day(earliest, latest, weekdays):
     return day
 
 
-@pytest.mark.parametrize("lang", ["da", "en"])
-def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site, scan_files, lang):
+def request_a_gold_implantation(visit, demo_site, scan_files, lang: str) -> SimpleNamespace:
+    """The patient's part at phone width, steps 1 to 6, the thank-you page and the private
+    page of the requested booking; axe on every page, each checklist screen measured."""
     today = timezone.localdate()
     earliest, latest = today + timedelta(days=14), today + timedelta(days=60)
     scan_date = today - timedelta(days=365)
@@ -284,6 +286,28 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
     assert page.locator("a[download]").count() == 0, "no calendar file before a time is set"
     axe.check(page, "private page, requested")
     screenshot(page, f"booking-flow-{lang}-private-requested")
+    return SimpleNamespace(
+        context=context,
+        page=page,
+        axe=axe,
+        booking=booking,
+        reference=reference,
+        private_link=private_link,
+        status=status,
+        plan_section=plan_section,
+        earliest=earliest,
+        latest=latest,
+    )
+
+
+def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site, scan_files):
+    lang = "da"
+    who = PATIENT[lang]
+    asked = request_a_gold_implantation(visit, demo_site, scan_files, lang)
+    context, page, axe, booking = asked.context, asked.page, asked.axe, asked.booking
+    reference, private_link = asked.reference, asked.private_link
+    status, plan_section = asked.status, asked.plan_section
+    earliest, latest = asked.earliest, asked.latest
 
     # Reception confirms a weekday morning in the patient's period, and prepares the plan
     treatment_day = first_suitable_day(earliest, latest, (TUESDAY, THURSDAY))
@@ -408,3 +432,15 @@ def test_a_gold_implantation_is_requested_confirmed_and_planned(visit, demo_site
 
     assert context.foreign_requests == []
     assert axe.violations == {}, axe.violations
+
+
+# In English the patient's part only: what reception and the doctor do next is the same code
+# in every language. In English, reception confirms a gold implantation in the calendar in
+# test_browser_scheduling.py (test_gold_is_picked_held_as_tentative_and_confirmed_by_...), and
+# the private page with an agreed plan, its dates and axe at phone and desktop width are in
+# test_private_story.py (test_the_agreed_plan_with_a_companion_on_a_phone_and_a_desktop) and
+# test_private_page.py.
+def test_in_english_a_gold_implantation_is_requested_step_by_step(visit, demo_site, scan_files):
+    asked = request_a_gold_implantation(visit, demo_site, scan_files, "en")
+    assert asked.context.foreign_requests == []
+    assert asked.axe.violations == {}, asked.axe.violations

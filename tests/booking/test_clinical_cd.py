@@ -29,7 +29,8 @@ from tests.booking.factories import BookingFactory
 from tests.booking.test_imaging import make_upload
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+# One test process takes the module (`--dist loadgroup`): the CDs are made and processed once.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("clinical-cd")]
 
 BIRTH_DATE = date(1949, 3, 12)
 HU_PRESETS = {"soft_tissue", "bone", "lung"}

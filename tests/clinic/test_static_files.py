@@ -21,6 +21,8 @@ MANIFEST_STORAGE = {
 }
 A_YEAR_AND_MORE = "max-age=315360000, public, immutable"
 HASHED_SITE_CSS = re.compile(r"^/static/css/site\.[0-9a-f]{12}\.css$")
+# One test process takes the module (`--dist loadgroup`): the files are collected once.
+pytestmark = pytest.mark.xdist_group("static-files")
 
 
 def production(static_root: Path, **extra):

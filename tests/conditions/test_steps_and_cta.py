@@ -4,7 +4,6 @@ end, and the steps before treatment generated from the appointment type's checkl
 import re
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
@@ -20,10 +19,10 @@ ALL_STEPS = ["book", "scan", "radiology", "send_images", "blood_thinners", "comp
 
 
 @pytest.fixture
-def site(demo):
-    """Everything `manage.py load_demo` makes: the clinic, its content and appointment types."""
-    call_command("load_demo", verbosity=0)
-    return demo
+def site(demo_for_the_module, db):
+    """Everything `manage.py load_demo` makes: the clinic, its content and appointment types
+    (loaded once for the module; each test's changes are undone after it)."""
+    return demo_for_the_module
 
 
 def html_of(client, path: str) -> str:
