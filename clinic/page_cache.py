@@ -156,13 +156,17 @@ def connect_invalidation() -> None:
                 )
 
 
-def _cacheable(request) -> bool:
+def _plain_get(request) -> bool:
+    """A GET or HEAD without a query string, with the page cache on."""
     return (
         settings.PAGE_CACHE_SECONDS > 0
         and request.method in ("GET", "HEAD")
-        and not request.GET
-        and not request.user.is_authenticated
+        and not request.META.get("QUERY_STRING")
     )
+
+
+def _cacheable(request) -> bool:
+    return _plain_get(request) and not request.user.is_authenticated
 
 
 # What a request learnt from the cache: the content version its page must carry and
@@ -267,20 +271,15 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if self._may_answer(request) and not _skipping_cache():
+        if (
+            _plain_get(request)
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and not _skipping_cache()
+        ):
             response = _lookup(request)
             if response is not None:
                 return response
         return _keep(request, self.get_response(request))
-
-    @staticmethod
-    def _may_answer(request) -> bool:
-        return (
-            settings.PAGE_CACHE_SECONDS > 0
-            and request.method in ("GET", "HEAD")
-            and not request.META.get("QUERY_STRING")
-            and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        )
 
 
 def cache_public_page(view):

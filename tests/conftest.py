@@ -3,11 +3,13 @@
 import os
 import shutil
 import time
+import uuid
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.test import Client
 
@@ -130,6 +132,31 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def real_redis(settings):
+    """The cache on the real Redis, under a key prefix of this test's own."""
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    yield client
+    # Only this test's keys: other processes may share the database.
+    keys = list(client.scan_iter(f"*{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -254,30 +254,6 @@ def test_log_cache_error_writes_once_a_minute_for_each_logger(caplog):
 # --- With the real Redis the page cache still works -----------------------------------
 
 
-@pytest.fixture
-def real_redis(settings):
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    prefix = f"test-degrade-{uuid.uuid4().hex}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/0",
-            "KEY_PREFIX": prefix,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-    yield client
-    # Only this test's keys: other processes may share the database.
-    keys = list(client.scan_iter(f"*{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 def test_with_redis_up_the_second_visit_is_served_from_the_cache(client, real_redis):
     ConditionFactory(name_en="Neck pain", slug_en="neck-pain")
     url = en("conditions:condition", slug="neck-pain")

@@ -7,10 +7,8 @@ carries. Each rule is checked with the file cache and with Redis.
 """
 
 import gzip
-import uuid
 
 import pytest
-import redis
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.cache import cache, caches
@@ -38,7 +36,7 @@ SECURITY_HEADERS = [
 
 @pytest.fixture(params=["file", "redis"])
 def backend(request, settings, tmp_path):
-    """The page cache on the file cache, or on a real Redis under a prefix of its own."""
+    """The page cache on the file cache, or on the real Redis (tests/conftest.py)."""
     if request.param == "file":
         settings.CACHES = {
             "default": {
@@ -48,24 +46,8 @@ def backend(request, settings, tmp_path):
         }
         yield "file"
         return
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    prefix = f"test-page-cache-{uuid.uuid4().hex}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/0",
-            "KEY_PREFIX": prefix,
-        }
-    }
+    request.getfixturevalue("real_redis")
     yield "redis"
-    keys = list(client.scan_iter(f"*{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture
