@@ -7,4 +7,4 @@ class BookingConfig(AppConfig):
     verbose_name = _("Bookings")
 
     def ready(self):
-        from booking import checks  # noqa: F401 - registers the system checks
+        from booking import before_treatment, checks  # noqa: F401 - checks, snapshots

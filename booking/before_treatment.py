@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 from booking import checklist
 from booking.models import AppointmentType
+from clinic import snapshots
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,18 @@ def treatment_appointment_type() -> AppointmentType | None:
         return None
     # max() keeps the first of equals, and the queryset is in the admin's order.
     return max(kinds, key=_weight)
+
+
+@snapshots.register(
+    "appointment-type", build_all=lambda: {"appointment-type": treatment_appointment_type()}
+)
+def _appointment_type_snapshot(_key: str = "") -> AppointmentType | None:
+    return treatment_appointment_type()
+
+
+def published_appointment_type() -> AppointmentType | None:
+    """`treatment_appointment_type()` as the public pages read it: from its snapshot."""
+    return snapshots.read("appointment-type")
 
 
 def steps_before_treatment(

@@ -16,6 +16,7 @@ class ClinicConfig(AppConfig):
         # staff groups are brought in line after migrate, not in a migration.
         post_migrate.connect(sync_after_migrate, dispatch_uid="clinic.sync_staff_groups")
 
+        from clinic import context_processors  # noqa: F401 - registers the site snapshot
         from clinic.page_cache import connect_invalidation
 
         connect_invalidation()

@@ -112,16 +112,24 @@ def alternates_for_object(obj) -> dict[str, str]:
     return urls
 
 
+@functools.lru_cache(maxsize=1024)
+def _translated_url(path: str, code: str, current: str, urlconf: str, prefix: str) -> str:
+    """`translate_url`, which resolves and reverses: the same path gives the same answer."""
+    return translate_url(path, code)
+
+
 def language_alternates(request, urls: dict[str, str] | None = None) -> list[Alternate]:
     """One link per language to the same page; views with translated slugs pass `urls`."""
     path = request.get_full_path() if request else "/"
     current = translation.get_language()
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    prefix = get_script_prefix()
     result = []
     for code, _name in settings.LANGUAGES:
         if urls and code in urls:
             url = urls[code]
         else:
-            url = translate_url(path, code)
+            url = _translated_url(path, code, current, urlconf, prefix)
             if url == path and code != current and path.startswith(f"/{current}/"):
                 # A path that does not resolve (a 404 page): swap the prefix, so the
                 # visitor at least reads the error page in the language chosen.

@@ -54,13 +54,13 @@ _skip_cache_until = 0.0
 _renewal_missed = False
 
 
-def _cache_failed(error: BaseException, what: str) -> None:
+def cache_failed(error: BaseException, what: str) -> None:
     global _skip_cache_until
     _skip_cache_until = time.time() + RETRY_AFTER_SECONDS
     log_cache_error(logger, error, what=what)
 
 
-def _skipping_cache() -> bool:
+def skipping_cache() -> bool:
     return 0 <= _skip_cache_until - time.time() <= RETRY_AFTER_SECONDS
 
 
@@ -71,10 +71,16 @@ def reset_failure_state() -> None:
     _renewal_missed = False
 
 
+def catch_up() -> None:
+    """Renew the version a change could not renew (the cache was down); raises a cache
+    error when the cache still fails. Until then, nothing kept may be used."""
+    if _renewal_missed:
+        renew_version()
+
+
 def content_version() -> str:
     """The current content version; raises a cache error when the cache fails."""
-    if _renewal_missed:
-        _renew_version()
+    catch_up()
     version = cache.get(VERSION_KEY)
     if version is None:
         version = uuid.uuid4().hex
@@ -96,7 +102,7 @@ def static_version() -> str:
     return hashlib.sha256(json.dumps(sorted(hashed.items())).encode()).hexdigest()[:12]
 
 
-def _renew_version() -> None:
+def renew_version() -> None:
     global _renewal_missed
     cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
     _renewal_missed = False
@@ -120,22 +126,34 @@ def one_renewal():
             invalidate()
 
 
-def invalidate() -> None:
-    """Renew the content version. Never fails: an editor's save must not depend on the cache."""
+def invalidate(rebuild: bool = True) -> None:
+    """Renew the content version, and make the snapshots again once the change is
+    committed. Never fails: an editor's save must not depend on the cache."""
     global _renewal_missed, _deferred
     if _deferring:
         _deferred = True
         return
     try:
-        _renew_version()
+        renew_version()
     except CACHE_ERRORS as error:
         _renewal_missed = True
-        _cache_failed(error, "page cache not renewed after a content change")
+        cache_failed(error, "page cache not renewed after a content change")
+    if rebuild:
+        from clinic.snapshots import rebuild_after_commit
+
+        rebuild_after_commit()
+
+
+def is_content_model(model) -> bool:
+    """A model whose records public pages show."""
+    return model._meta.app_label in CONTENT_APPS or model._meta.label_lower in CONTENT_MODELS
 
 
 def _invalidate_on_change(sender, **kwargs):
-    if sender._meta.app_label in CONTENT_APPS or sender._meta.label_lower in CONTENT_MODELS:
-        invalidate()
+    if is_content_model(sender):
+        # A migration's models (its RunPython steps) may be a schema the code's models
+        # cannot read yet: the snapshots are made when next read instead.
+        invalidate(rebuild=sender._meta.apps is apps)
 
 
 def connect_invalidation() -> None:
@@ -199,8 +217,7 @@ def _read(request) -> HttpResponse | None:
 
     Raises a cache error when the cache fails.
     """
-    if _renewal_missed:
-        _renew_version()
+    catch_up()
     key = _page_key(request)
     found = cache.get_many([VERSION_KEY, key])
     version = found.get(VERSION_KEY) or content_version()
@@ -221,7 +238,7 @@ def _lookup(request) -> HttpResponse | None:
     try:
         return _read(request)
     except CACHE_ERRORS as error:
-        _cache_failed(error, "page cache bypassed")
+        cache_failed(error, "page cache bypassed")
         return None
 
 
@@ -246,7 +263,7 @@ def _keep(request, response) -> HttpResponse:
             settings.PAGE_CACHE_SECONDS,
         )
     except CACHE_ERRORS as error:
-        _cache_failed(error, "page cache bypassed")
+        cache_failed(error, "page cache bypassed")
         return _bypassed(response)
     response["X-Page-Cache"] = "miss"
     return response
@@ -274,7 +291,7 @@ class PageCacheMiddleware:
         if (
             _plain_get(request)
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
-            and not _skipping_cache()
+            and not skipping_cache()
         ):
             response = _lookup(request)
             if response is not None:
@@ -289,7 +306,7 @@ def cache_public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        if getattr(request, STATE_ATTRIBUTE, None) is None and not _skipping_cache():
+        if getattr(request, STATE_ATTRIBUTE, None) is None and not skipping_cache():
             # An anonymous visitor with a session (e.g. a patient's unsent booking).
             response = _lookup(request)
             if response is not None:

@@ -16,21 +16,22 @@ from django.template import loader
 from django.utils import translation
 from django.views.decorators.http import condition, require_GET, require_safe
 
-from clinic import seo
+from clinic import seo, snapshots
 from clinic.context_processors import current_clinic
 from clinic.i18n import alternates_for_object, get_by_translated_slug
-from clinic.models import ClinicDetails, Page, Practitioner
+from clinic.models import ClinicDetails, Page
 from clinic.page_cache import cache_public_page
 
 
 @require_GET
 @cache_public_page
 def home(request):
-    from conditions.models import Condition
+    from conditions.published import public_conditions
     from testimonials.services import featured_testimonials
 
-    conditions = list(Condition.objects.published())
-    practitioners = list(Practitioner.objects.active())
+    conditions = public_conditions()
+    team = snapshots.read("team")
+    practitioners = team["practitioners"]
     clinic = current_clinic(request)
     base_url = f"{request.scheme}://{request.get_host()}"
     jsonld = None
@@ -42,6 +43,7 @@ def home(request):
         "clinic/home.html",
         {
             "practitioners": practitioners,
+            "trust_marks": [m for m in team["trust_marks"] if clinic and m.clinic_id == clinic.pk],
             "conditions": conditions,
             "testimonials": featured_testimonials(conditions),
             "jsonld": jsonld,

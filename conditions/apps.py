@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ConditionsConfig(AppConfig):
     name = "conditions"
     verbose_name = _("Conditions and treatments")
+
+    def ready(self):
+        from conditions import published  # noqa: F401 - registers the condition snapshots

@@ -102,10 +102,13 @@ def condition_lists(condition) -> dict[str, list]:
     return lists
 
 
-def build_condition_page(condition, *, include_drafts: bool = False) -> ConditionPage:
+def build_condition_page(
+    condition, *, include_drafts: bool = False, lists: dict[str, list] | None = None
+) -> ConditionPage:
+    """The page's parts; `lists` are the short lists when read already (a snapshot's)."""
     sections = list(condition.sections.all())
     figures = list(condition.figures.all())
-    lists = condition_lists(condition)
+    lists = lists if lists is not None else condition_lists(condition)
     symptoms = lists["symptoms"]
     risk_factors = lists["risk_factors"]
     steps = lists["diagnosis_steps"]

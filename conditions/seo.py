@@ -1,8 +1,17 @@
 """schema.org JSON-LD for condition, treatment and FAQ pages."""
 
+import functools
+
 from django.utils.html import strip_tags
 
 from clinic.seo import medical_clinic, physician
+
+
+@functools.lru_cache(maxsize=512)
+def plain_text(html: str) -> str:
+    """An answer's text without its markup; kept, as the HTML parser is slow and the
+    same answers are on every page that lists them."""
+    return strip_tags(html).strip()
 
 
 def _reviewed(page: dict, obj, base_url: str) -> dict:
@@ -35,7 +44,7 @@ def faq_page(faqs, url: str) -> dict | None:
             {
                 "@type": "Question",
                 "name": faq.question,
-                "acceptedAnswer": {"@type": "Answer", "text": strip_tags(faq.answer).strip()},
+                "acceptedAnswer": {"@type": "Answer", "text": plain_text(faq.answer)},
             }
             for faq in faqs
         ],

@@ -7,19 +7,22 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from booking.before_treatment import (
+    published_appointment_type,
     steps_before_treatment,
     steps_heading,
-    treatment_appointment_type,
 )
+from clinic import snapshots
 from clinic.context_processors import current_clinic
-from clinic.i18n import alternates_for_object, get_by_translated_slug
+from clinic.i18n import alternates_for_object, fallback_order, get_by_translated_slug
 from clinic.page_cache import cache_public_page
 from conditions import seo
-from conditions.models import FAQ, Condition, KeyFigure, Treatment, TreatmentRecommendation
+from conditions.models import FAQ, Condition, Treatment
 from conditions.page import build_condition_page
+from conditions.published import condition_queryset, published_condition
 from testimonials.services import condition_testimonials
 
 
@@ -53,7 +56,7 @@ def preparation(request, url: str) -> dict:
     clinic = current_clinic(request)
     has_phone = bool(clinic and clinic.phone)
     steps = steps_before_treatment(
-        treatment_appointment_type(),
+        published_appointment_type(),
         booking_url=url,
         phone_uri=clinic.phone_uri if has_phone else "",
         phone_display=clinic.phone_display if has_phone else "",
@@ -79,18 +82,20 @@ def condition_index(request):
 @require_GET
 @cache_public_page
 def condition_detail(request, slug):
-    published_faqs = FAQ.objects.published().prefetch_related("sources")
-    queryset = Condition.objects.with_review().prefetch_related(
-        "sections",
-        Prefetch(
-            "recommendations",
-            queryset=TreatmentRecommendation.objects.select_related("treatment"),
-        ),
-        Prefetch("figures", queryset=KeyFigure.objects.select_related("source")),
-        Prefetch("faqs", queryset=published_faqs),
-    )
-    condition, preview = get_page_object(request, queryset, slug)
-    page = build_condition_page(condition, include_drafts=preview)
+    if wants_preview(request, Condition):
+        # Staff previewing a draft read the database, not the published snapshot.
+        language = translation.get_language()
+        queryset = condition_queryset(fallback_order(language))
+        condition, preview = get_page_object(request, queryset, slug)
+        page = build_condition_page(condition, include_drafts=True)
+        testimonials = condition_testimonials(condition)
+    else:
+        published = published_condition(slug)
+        if published is None:
+            raise Http404
+        condition, preview = published.condition, False
+        page = build_condition_page(condition, lists=published.lists)
+        testimonials = published.testimonials
     url = request.build_absolute_uri(request.path)
     jsonld = seo.condition_page(condition, page, base_url(request), url, current_clinic(request))
     booking = booking_url(condition)
@@ -105,7 +110,7 @@ def condition_detail(request, slug):
             "alternate_urls": alternates_for_object(condition),
             "jsonld": jsonld,
             "og_type": "article",
-            "testimonials": condition_testimonials(condition),
+            "testimonials": testimonials,
             "booking_url": booking,
             "toc": with_steps(page.toc, before["steps_heading"]),
             **before,
@@ -152,12 +157,7 @@ def treatment_detail(request, slug):
 @require_GET
 @cache_public_page
 def faq_index(request):
-    faqs = list(
-        FAQ.objects.published()
-        .select_related("topic")
-        .prefetch_related("sources")
-        .order_by("topic__order", "topic_id", "order", "pk")
-    )
+    faqs = snapshots.read(f"faqs:{translation.get_language()}")
     topics = [(topic, list(items)) for topic, items in groupby(faqs, key=lambda faq: faq.topic)]
     url = request.build_absolute_uri(request.path)
     return render(

@@ -5,7 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 from modeltranslation.utils import build_localized_fieldname
 
-from clinic import ratelimit
+from clinic import ratelimit, snapshots
 from clinic.models import ConsentText
 from conditions.models import Condition
 from testimonials.models import Testimonial
@@ -69,27 +69,49 @@ def allow_submission(address: str) -> bool:
     )
 
 
-def featured_testimonials(conditions: list[Condition], limit: int = 3) -> list[Testimonial]:
-    """The newest featured testimonials for the home page, in ONE query.
+# Never in a snapshot: what identifies the patient beyond the name they chose to show.
+PRIVATE_FIELDS = ("email", "consent_given_at", "consent_text", "rejection_reason")
 
-    Each gets `shown_conditions`: its conditions among `conditions` (the published
-    ones the page has already loaded), so no query per card or prefetch is needed.
-    """
-    newest = Testimonial.objects.featured().values("pk")[:limit]
+
+@snapshots.register("testimonials", build_all=lambda: {"testimonials": approved_snapshot()})
+def approved_snapshot(_key: str = "") -> list[Testimonial]:
+    """Every approved testimonial in the public order, with its treatment and
+    `condition_pks`: the keys of all its conditions (which are public is decided when
+    a page is asked for). One query, a row per condition; the patient's private fields
+    are left out."""
     rows = (
-        Testimonial.objects.filter(pk__in=newest)
+        Testimonial.objects.approved()
         .select_related("treatment")
+        .defer(*PRIVATE_FIELDS)
         .annotate(condition_pk=F("conditions__pk"))
+        .order_by("order", "-created_at", "-pk")
     )
-    by_pk = {condition.pk: condition for condition in conditions}
     testimonials: dict[int, Testimonial] = {}
     for row in rows:
         testimonial = testimonials.setdefault(row.pk, row)
-        if not hasattr(testimonial, "shown_conditions"):
-            testimonial.shown_conditions = []
-        if row.condition_pk in by_pk:
-            testimonial.shown_conditions.append(by_pk[row.condition_pk])
+        if testimonial is row:
+            testimonial.condition_pks = set()
+        if row.condition_pk is not None:
+            testimonial.condition_pks.add(row.condition_pk)
     return list(testimonials.values())
+
+
+def with_shown_conditions(testimonials, conditions: list[Condition]) -> list[Testimonial]:
+    """Each testimonial (of the snapshot) gets `shown_conditions`: its conditions among
+    `conditions` (the public ones, in the page language's order)."""
+    for testimonial in testimonials:
+        testimonial.shown_conditions = [c for c in conditions if c.pk in testimonial.condition_pks]
+    return testimonials
+
+
+def featured_testimonials(conditions: list[Condition], limit: int = 3) -> list[Testimonial]:
+    """The newest featured testimonials for the home page, from the snapshot.
+
+    Each gets `shown_conditions`: its conditions among `conditions` (the published
+    ones the page has already loaded).
+    """
+    featured = [t for t in snapshots.read("testimonials") if t.featured][:limit]
+    return with_shown_conditions(featured, conditions)
 
 
 def condition_testimonials(condition: Condition, limit: int = 3) -> list[Testimonial]:
@@ -97,5 +119,6 @@ def condition_testimonials(condition: Condition, limit: int = 3) -> list[Testimo
     return list(
         Testimonial.objects.approved()
         .filter(conditions=condition)
-        .select_related("treatment")[:limit]
+        .select_related("treatment")
+        .defer(*PRIVATE_FIELDS)[:limit]
     )

@@ -1,19 +1,19 @@
 """Public pages for patients' testimonials: the list, the form and the thank-you page."""
 
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Prefetch
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic import snapshots
 from clinic.client import client_address
 from clinic.models import ConsentText
 from clinic.page_cache import cache_public_page
 from conditions.models import Condition
+from conditions.published import public_conditions
 from testimonials.forms import TestimonialForm
-from testimonials.models import Testimonial
-from testimonials.services import allow_submission, submit_testimonial
+from testimonials.services import allow_submission, submit_testimonial, with_shown_conditions
 
 PER_PAGE = 10
 
@@ -28,25 +28,14 @@ def selected_condition(request, conditions: list[Condition]) -> Condition | None
 @require_GET
 @cache_public_page
 def testimonial_index(request):
-    conditions = list(Condition.objects.published())
+    conditions = public_conditions()
     condition = selected_condition(request, conditions)
-    testimonials = Testimonial.objects.approved()
+    testimonials = snapshots.read("testimonials")
     if condition:
-        testimonials = testimonials.filter(conditions=condition)
-    stats = testimonials.aggregate(average=Avg("rating"), count=Count("pk"))
-    testimonials = (
-        testimonials.select_related("treatment")
-        .prefetch_related(
-            Prefetch(
-                "conditions",
-                queryset=Condition.objects.published(),
-                to_attr="shown_conditions",
-            )
-        )
-        .order_by("order", "-created_at", "-pk")
-    )
+        testimonials = [t for t in testimonials if condition.pk in t.condition_pks]
+    average = sum(t.rating for t in testimonials) / len(testimonials) if testimonials else None
     page = Paginator(testimonials, PER_PAGE).get_page(request.GET.get("page"))
-    average = stats["average"]
+    with_shown_conditions(page.object_list, conditions)
     return render(
         request,
         "testimonials/testimonial_index.html",
@@ -56,7 +45,7 @@ def testimonial_index(request):
             "testimonials": page.object_list,
             "conditions": conditions,
             "selected_condition": condition,
-            "count": stats["count"],
+            "count": len(testimonials),
             "average": average,
             "average_stars": round(average) if average else 0,
         },

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from PIL import Image
 
+from clinic import snapshots
 from conditions.models import ConditionSection, Publishable, TreatmentRecommendation
 from tests.conditions.factories import (
     ConditionFactory,
@@ -289,15 +291,22 @@ def test_copies_made_from_another_image_are_not_shown(client, neck):
     assert 'width="1440" height="810"' in html
 
 
-def page_queries(client, url) -> int:
+def page_queries(client, url, *, snapshots_made: bool = False) -> int:
+    """The queries of an uncached page: without snapshots (as after a restart with an
+    empty cache), or with the snapshots a content change makes right after its commit."""
+    cache.clear()
+    if snapshots_made:
+        snapshots.rebuild()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200
+    assert response["X-Page-Cache"] == "miss"
     return len(queries)
 
 
 def test_the_condition_page_makes_a_constant_number_of_queries(client, demo):
-    """At most 12 queries, however big the page (a page without FAQs skips their sources)."""
+    """At most 12 queries, however big the page (a page without FAQs skips their sources),
+    when its snapshots must be made; none when they were made after the last change."""
     ConditionFactory(slug_da="lille")
     condition = ConditionFactory(slug_da="stor")
     for n in range(30):
@@ -314,6 +323,10 @@ def test_the_condition_page_makes_a_constant_number_of_queries(client, demo):
     big = page_queries(client, "/da/lidelser/stor/")
     assert big <= 12
     assert page_queries(client, "/da/lidelser/lille/") in (big - 1, big)
+    assert page_queries(client, "/da/lidelser/stor/", snapshots_made=True) == 0
+    with translation.override("en"):
+        english = condition.get_absolute_url()
+    assert page_queries(client, english, snapshots_made=True) == 0
     html = client.get("/da/lidelser/stor/").content.decode()
     assert html.count('<details class="faq">') == 40
     assert html.count("<li>Risiko ") == 10 and html.count("<li>Trin ") == 10
