@@ -117,6 +117,11 @@ class WhatForm(StepForm):
             requestable_online=True
         )
         self.fields["condition"].queryset = Condition.objects.published()
+        for name in ("appointment_type", "condition"):
+            # Read once: the page iterates the choices more than once, and a model choice
+            # iterator queries again each time (list() would count them first, another
+            # query). The queryset still validates the answer.
+            self.fields[name].widget.choices = list(iter(self.fields[name].choices))
         self.helper.layout = Layout("appointment_type", "condition", "painful_area")
 
 

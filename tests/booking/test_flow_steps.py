@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from booking.models import AppointmentType, Booking
 from booking.uploads import save_upload
 from booking.views import DRAFT_SESSION_KEY
+from clinic import snapshots
 from clinic.models import ConsentText
 from tests.booking.factories import AnticoagulantFactory, AppointmentTypeFactory, BookingFactory
 from tests.booking.test_flow import about_data, png_file, when_data
@@ -431,3 +432,29 @@ def test_a_step_writes_only_its_own_answers(client, gold):
         date(2025, 3, 4),
         "ct",
     )
+
+
+def test_the_first_step_lists_its_choices_in_two_queries_and_validates_against_them(
+    client, gold, django_assert_num_queries
+):
+    """The appointment types and the published conditions are read once each for the page
+    (the choices are kept as a list for rendering); an answer is still checked against the
+    database."""
+    from tests.conditions.factories import ConditionFactory
+
+    ConditionFactory(name_en="Neck pain", slug_en="neck-pain")
+    AppointmentTypeFactory(name_en="First consultation", requestable_online=True)
+    snapshots.rebuild()  # the clinic's details and menu, as after the commit
+    with django_assert_num_queries(2):
+        response = client.get(url("what"))
+    page = response.content.decode()
+    assert (
+        page.count('type="radio"')
+        == AppointmentType.objects.filter(requestable_online=True).count()
+        >= 2
+    )
+    assert ">Neck pain</option>" in page
+    response = client.post(url("what"), {"appointment_type": gold.pk, "condition": ""})
+    assert response.status_code == 302  # the queryset still validates the answer
+    response = client.post(url("what"), {"appointment_type": 999999})
+    assert "Please choose what you would like to book." in response.content.decode()
