@@ -417,8 +417,14 @@ def axe_violations(page) -> list[dict]:
     )
 
 
-def screenshot(page, name: str, full_page: bool = True) -> Path:
-    """Save a screenshot under var/screenshots/ and return its path."""
+def screenshot(page, name: str, full_page: bool = True, always: bool = False) -> Path | None:
+    """Save a screenshot under var/screenshots/ and return its path.
+
+    Screenshots are for people to look at; with TEST_SCREENSHOTS=0 (CI) only those a test
+    checks itself (`always`) are taken, and the others return None.
+    """
+    if os.environ.get("TEST_SCREENSHOTS") == "0" and not always:
+        return None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)

@@ -421,7 +421,12 @@ def image_urls(staff: requests.Session, base: str, booking) -> list[str]:
 
 
 def open_everywhere(staff: requests.Session, bases: list[str], urls: list[str]):
-    """(url, status, image header found) for each address through each instance."""
+    """(url, status, image header found) for each address, through the instances in turn.
+
+    Each address is opened once, the next through the next instance: every instance
+    serves images of files that arrived through the other, at a fraction of the time
+    of opening each rendition everywhere.
+    """
 
     def fetch(url: str):
         response = staff.get(url, timeout=TIMEOUT)
@@ -429,6 +434,6 @@ def open_everywhere(staff: requests.Session, bases: list[str], urls: list[str]):
         is_image = head.startswith((PNG, JPEG)) or (head.startswith(WEBP) and head[8:12] == b"WEBP")
         return url, response.status_code, is_image
 
-    targets = [base + url for base in bases for url in urls]
+    targets = [bases[n % len(bases)] + url for n, url in enumerate(urls)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(fetch, targets))

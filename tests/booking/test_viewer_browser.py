@@ -207,7 +207,7 @@ def drag(page, dx: float, dy: float) -> None:
 
 
 def keep_screenshot(page, name: str) -> Path:
-    return screenshot(page, name, full_page=False)
+    return screenshot(page, name, full_page=False, always=True)
 
 
 # --- The tests ----------------------------------------------------------------------------
