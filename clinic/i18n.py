@@ -26,6 +26,10 @@ def fallback_order(language: str) -> tuple[str, ...]:
     return resolution_order(language, FALLBACK_LANGUAGES)
 
 
+# A field's column in a language ("name", "da" -> "name_da"); pages ask hundreds of times.
+localized_name = functools.cache(build_localized_fieldname)
+
+
 def field_language(obj, field: str, language: str | None = None) -> str:
     """The language whose text is shown for `obj.field` in `language`.
 
@@ -34,7 +38,7 @@ def field_language(obj, field: str, language: str | None = None) -> str:
     """
     language = language or translation.get_language()
     for code in fallback_order(language):
-        if getattr(obj, build_localized_fieldname(field, code), None) not in (None, ""):
+        if getattr(obj, localized_name(field, code), None) not in (None, ""):
             return code
     return language
 

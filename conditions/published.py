@@ -100,25 +100,23 @@ def faqs_snapshot(language: str) -> list[FAQ]:
 
 
 def all_snapshots() -> dict:
-    """Every language's list of conditions and of questions, and every published
-    condition's page, in few queries: one set of page queries per language for all the
-    conditions together."""
+    """The site language's list of conditions and of questions, and every published
+    condition's page in it, in few queries: one set of page queries for all the
+    conditions together.
+
+    Only the site language's (settings.LANGUAGE_CODE, which most visitors read): an
+    editor's save waits for these, and each language would add as much again. The other
+    languages' snapshots are made by their first visitor after a change.
+    """
+    language = settings.LANGUAGE_CODE
     made = {}
-    extras = {}
-    for language, _name in settings.LANGUAGES:
-        with translation.override(language):
-            made[f"conditions:{language}"] = list(_published_queryset())
-            made[f"faqs:{language}"] = _faq_list()
-            for condition in condition_queryset().filter(status=Condition.Status.PUBLISHED):
-                if condition.pk not in extras:
-                    # Ordered by columns no language changes: read once.
-                    extras[condition.pk] = (
-                        condition_lists(condition),
-                        condition_testimonials(condition),
-                    )
-                made[f"condition:{condition.pk}:{language}"] = PublishedCondition(
-                    condition, *extras[condition.pk]
-                )
+    with translation.override(language):
+        made[f"conditions:{language}"] = list(_published_queryset())
+        made[f"faqs:{language}"] = _faq_list()
+        for condition in condition_queryset().filter(status=Condition.Status.PUBLISHED):
+            made[f"condition:{condition.pk}:{language}"] = PublishedCondition(
+                condition, condition_lists(condition), condition_testimonials(condition)
+            )
     return made
 
 

@@ -267,10 +267,13 @@ def log_in_verified(page, username: str, password: str = "correct-horse-battery"
 
 @pytest.fixture
 def demo(db):
-    """The demo clinic, as `manage.py load_demo` makes it."""
+    """The demo clinic, as `manage.py load_demo` makes it (one content change at the end,
+    as the command's: a test with real transactions rebuilds the snapshots once)."""
+    from clinic import page_cache
     from clinic.demo import load_demo
 
-    return load_demo()
+    with page_cache.one_renewal():
+        return load_demo()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from clinic.i18n import field_language, language_alternates
+from clinic.i18n import field_language, language_alternates, localized_name
 from clinic.images import renditions_of
 from clinic.models import format_phone
 
@@ -22,8 +22,11 @@ def lang_of(obj, field: str):
     """
     if obj is None:
         return ""
-    code = field_language(obj, field)
-    if code == get_language():
+    language = get_language()
+    if getattr(obj, localized_name(field, language), None) not in (None, ""):
+        return ""  # the page's own language: its text is there (most calls end here)
+    code = field_language(obj, field, language)
+    if code == language:
         return ""
     return format_html(' lang="{}"', code)
 

@@ -306,7 +306,7 @@ def page_queries(client, url, *, snapshots_made: bool = False) -> int:
 
 def test_the_condition_page_makes_a_constant_number_of_queries(client, demo):
     """At most 12 queries, however big the page (a page without FAQs skips their sources),
-    when its snapshots must be made; none when they were made after the last change."""
+    when its snapshots must be made; none when the last change made them (in Danish)."""
     ConditionFactory(slug_da="lille")
     condition = ConditionFactory(slug_da="stor")
     for n in range(30):
@@ -326,7 +326,8 @@ def test_the_condition_page_makes_a_constant_number_of_queries(client, demo):
     assert page_queries(client, "/da/lidelser/stor/", snapshots_made=True) == 0
     with translation.override("en"):
         english = condition.get_absolute_url()
-    assert page_queries(client, english, snapshots_made=True) == 0
+    # Other languages' snapshots are made by their first visitor (see test_snapshots.py).
+    assert 0 < page_queries(client, english, snapshots_made=True) <= 12
     html = client.get("/da/lidelser/stor/").content.decode()
     assert html.count('<details class="faq">') == 40
     assert html.count("<li>Risiko ") == 10 and html.count("<li>Trin ") == 10
