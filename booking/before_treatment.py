@@ -51,36 +51,40 @@ def _weight(kind: AppointmentType) -> tuple[int, int, int, int]:
     )
 
 
-def treatment_appointment_type() -> AppointmentType | None:
+def treatment_appointment_type(
+    online: list[AppointmentType] | None = None,
+) -> AppointmentType | None:
     """The appointment type whose preparation the public pages describe (one query).
 
     A treatment has no link to an appointment type, so the pages describe the treatment
     patients can book online that asks the most before it: of the types that can be
-    requested online, the one with the most checklist items (required images above
-    optional ones), the first in the admin's order on a tie. In the demo clinic that is
-    gold implantation. None when no such type asks for anything.
+    requested online (`online`, read now if not given), the one with the most checklist
+    items (required images above optional ones), the first in the admin's order on a tie.
+    In the demo clinic that is gold implantation. None when no such type asks for anything.
     """
-    kinds = [
-        kind
-        for kind in AppointmentType.objects.filter(requestable_online=True)
-        if kind.has_checklist
-    ]
+    if online is None:
+        online = online_types()
+    kinds = [kind for kind in online if kind.has_checklist]
     if not kinds:
         return None
-    # max() keeps the first of equals, and the queryset is in the admin's order.
+    # max() keeps the first of equals, and the list is in the admin's order.
     return max(kinds, key=_weight)
 
 
-@snapshots.register(
-    "appointment-type", build_all=lambda: {"appointment-type": treatment_appointment_type()}
-)
-def _appointment_type_snapshot(_key: str = "") -> AppointmentType | None:
-    return treatment_appointment_type()
+@snapshots.register("online-types", build_all=lambda: {"online-types": online_types()})
+def online_types(_key: str = "") -> list[AppointmentType]:
+    """The appointment types patients can request online, in the admin's order."""
+    return list(AppointmentType.objects.filter(requestable_online=True))
+
+
+def published_online_types() -> list[AppointmentType]:
+    """`online_types()` as the public pages read them: from their snapshot."""
+    return snapshots.read("online-types")
 
 
 def published_appointment_type() -> AppointmentType | None:
-    """`treatment_appointment_type()` as the public pages read it: from its snapshot."""
-    return snapshots.read("appointment-type")
+    """`treatment_appointment_type()` as the public pages read it: from the snapshot."""
+    return treatment_appointment_type(published_online_types())
 
 
 def steps_before_treatment(

@@ -111,7 +111,9 @@ class WhatForm(StepForm):
         labels = {"painful_area": _("Where does it hurt?")}
         help_texts = {"painful_area": _("Optional. For example: neck, lower back, left knee.")}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, shown: dict[str, list] | None = None, **kwargs):
+        """`shown`: the appointment types and conditions to show, when read already (the
+        published snapshots); the querysets still validate the answer."""
         super().__init__(*args, **kwargs)
         self.fields["appointment_type"].queryset = AppointmentType.objects.filter(
             requestable_online=True
@@ -120,8 +122,14 @@ class WhatForm(StepForm):
         for name in ("appointment_type", "condition"):
             # Read once: the page iterates the choices more than once, and a model choice
             # iterator queries again each time (list() would count them first, another
-            # query). The queryset still validates the answer.
-            self.fields[name].widget.choices = list(iter(self.fields[name].choices))
+            # query).
+            field = self.fields[name]
+            if shown is None:
+                field.widget.choices = list(iter(field.choices))
+            else:
+                iterator = field.iterator(field)
+                empty = [("", field.empty_label)] if field.empty_label is not None else []
+                field.widget.choices = empty + [iterator.choice(obj) for obj in shown[name]]
         self.helper.layout = Layout("appointment_type", "condition", "painful_area")
 
 

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking import access, request_flow, scheduling, slots
+from booking.before_treatment import published_online_types
 from booking.calendar import booking_ics
 from booking.checklist import checklist, scan_too_old
 from booking.forms import (
@@ -59,6 +60,7 @@ from clinic.client import client_address
 from clinic.i18n import get_by_translated_slug
 from clinic.models import ConsentText
 from conditions.models import Condition
+from conditions.published import public_conditions
 
 DRAFT_SESSION_KEY = "booking_draft_id"
 SENT_SESSION_KEY = "booking_sent_id"
@@ -280,7 +282,8 @@ def step_what(request):
             condition = get_by_translated_slug(Condition.objects.published(), slug)
             if condition is not None:
                 initial["condition"] = condition.pk
-        form = WhatForm(instance=draft, initial=initial)
+        shown = {"appointment_type": published_online_types(), "condition": public_conditions()}
+        form = WhatForm(instance=draft, initial=initial, shown=shown)
     return render_step(request, draft, "what", form)
 
 

@@ -102,6 +102,14 @@ def condition_lists(condition) -> dict[str, list]:
     return lists
 
 
+def with_source_lists(faqs: list) -> list:
+    """Each question gets `source_list`, its (prefetched) sources as a list: the page
+    reads them more than once, and each `.sources.all()` makes a new queryset."""
+    for faq in faqs:
+        faq.source_list = list(faq.sources.all())
+    return faqs
+
+
 def build_condition_page(
     condition, *, include_drafts: bool = False, lists: dict[str, list] | None = None
 ) -> ConditionPage:
@@ -149,9 +157,10 @@ def build_condition_page(
             extra = attached if index == 0 else {}
             blocks.append(Block(kind, section.anchor, section.heading, section, **extra))
 
+    with_source_lists(faqs)
     sources, numbers = [], {}
     mentions = [f.source for f in figures if f.source] + [
-        s for faq in faqs for s in faq.sources.all()
+        s for faq in faqs for s in faq.source_list
     ]
     for source in mentions:
         if source.pk not in numbers:

@@ -21,7 +21,7 @@ from clinic.i18n import alternates_for_object, fallback_order, get_by_translated
 from clinic.page_cache import cache_public_page
 from conditions import seo
 from conditions.models import FAQ, Condition, Treatment
-from conditions.page import build_condition_page
+from conditions.page import build_condition_page, with_source_lists
 from conditions.published import condition_queryset, published_condition
 from testimonials.services import condition_testimonials
 
@@ -133,7 +133,7 @@ def treatment_detail(request, slug):
         Prefetch("conditions", queryset=Condition.objects.published().distinct()),
     )
     treatment, preview = get_page_object(request, queryset, slug)
-    faqs = list(treatment.faqs.all())
+    faqs = with_source_lists(list(treatment.faqs.all()))
     url = request.build_absolute_uri(request.path)
     jsonld = seo.treatment_page(treatment, base_url(request), url, faqs, current_clinic(request))
     return render(
@@ -157,7 +157,7 @@ def treatment_detail(request, slug):
 @require_GET
 @cache_public_page
 def faq_index(request):
-    faqs = snapshots.read(f"faqs:{translation.get_language()}")
+    faqs = with_source_lists(snapshots.read(f"faqs:{translation.get_language()}"))
     topics = [(topic, list(items)) for topic, items in groupby(faqs, key=lambda faq: faq.topic)]
     url = request.build_absolute_uri(request.path)
     return render(

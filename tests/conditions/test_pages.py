@@ -439,3 +439,20 @@ def test_saves_inside_one_renewal_renew_the_page_cache_once_at_the_end(client, n
     neck.name_da = "Nakkesmerter"
     neck.save()
     assert client.get("/da/lidelser/nakkesmerter/")["X-Page-Cache"] == "miss"
+
+
+@pytest.mark.parametrize("where", ["questions page", "treatment page", "condition page"])
+def test_a_question_names_its_sources_on_every_page_that_lists_it(client, demo, where):
+    source = SourceFactory(title_da="Nakkebogen", publisher="Forlaget", year=2021)
+    treatment = TreatmentFactory(slug_da="varme")
+    condition = ConditionFactory(slug_da="skulder")
+    faq = FAQFactory(conditions=[condition], sources=[source])
+    faq.treatments.add(treatment)
+    url = {
+        "questions page": "/da/spoergsmaal/",
+        "treatment page": "/da/behandlinger/varme/",
+        "condition page": "/da/lidelser/skulder/",
+    }[where]
+    html = main_part(client.get(url))
+    assert '<p class="faq-sources">' in html
+    assert "<cite>Nakkebogen</cite>, Forlaget (2021)" in html
