@@ -31,6 +31,22 @@ def lang_of(obj, field: str):
     return format_html(' lang="{}"', code)
 
 
+@register.filter
+def citation(source) -> str:
+    """A question's source, as its list names it: the "[n]" link to the page's list of
+    sources when numbered, then the title (with its own `lang` when it falls back), the
+    publisher and the year. Made in Python: a page may name dozens."""
+    number = (
+        format_html('<a href="#source-{}">[{}]</a>', source.pk, source.number)
+        if getattr(source, "number", None)
+        else ""
+    )
+    publisher = format_html(", {}", source.publisher) if source.publisher else ""
+    year = format_html(" ({})", source.year) if source.year else ""
+    title = format_html("<cite{}>{}</cite>", lang_of(source, "title"), source.title)
+    return format_html("{} {}{}{}", number, title, publisher, year)
+
+
 _JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 

@@ -456,3 +456,15 @@ def test_a_question_names_its_sources_on_every_page_that_lists_it(client, demo, 
     html = main_part(client.get(url))
     assert '<p class="faq-sources">' in html
     assert "<cite>Nakkebogen</cite>, Forlaget (2021)" in html
+
+
+def test_a_source_title_in_another_language_carries_its_lang_and_its_number(client, demo):
+    source = SourceFactory(title_da="Nakkebogen", title_en="", publisher="", year=None)
+    condition = ConditionFactory(slug_da="skulder", slug_en="shoulder")
+    FAQFactory(conditions=[condition], sources=[source])
+    with translation.override("en"):
+        questions, page = reverse("conditions:faq"), condition.get_absolute_url()
+    assert '<cite lang="da">Nakkebogen</cite>' in main_part(client.get(questions))
+    html = main_part(client.get(page))
+    number = f'<a href="#source-{source.pk}">[1]</a> <cite lang="da">Nakkebogen</cite>'
+    assert number in html and f'<li id="source-{source.pk}">' in html
