@@ -9,8 +9,9 @@ committed (`rebuild_after_commit`, called by the page cache's invalidation). The
 first visitor after a save therefore reads the new snapshot rather than the database.
 
 A snapshot holds model instances (with their prefetched relations) as the page's
-code reads them, in every language: the page still picks its language, its fallbacks
-and what is public at this moment (a page published from tomorrow) at request time.
+code reads them, with every language's columns (one snapshot per language where the
+database orders by translated columns): the page still picks its fallbacks and what is
+public at this moment (a page published from tomorrow) at request time.
 
 Each entry carries the content version it was made from (clinic/page_cache.py): an
 entry of an older version is never used, and is made afresh from the database by the
@@ -122,8 +123,7 @@ def read(name: str):
         return _build(name)
     key = _key(name)
     try:
-        page_cache.catch_up()
-        version = cache.get(page_cache.VERSION_KEY) or page_cache.content_version()
+        version = page_cache.content_version()
         kept = _kept.entries.get(key)
         if kept is not None and kept[0] == version and kept[1] > time.time():
             _kept.entries.move_to_end(key)

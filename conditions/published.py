@@ -99,6 +99,26 @@ def faqs_snapshot(language: str) -> list[FAQ]:
         return _faq_list()
 
 
+@snapshots.register("conditions", build_all=lambda: all_snapshots())
+def conditions_snapshot(language: str) -> list[Condition]:
+    with _in_language(language):
+        return list(_published_queryset())
+
+
+@snapshots.register("condition")
+def condition_snapshot(key: str) -> PublishedCondition | None:
+    pk, _colon, language = key.partition(":")
+    with _in_language(language):
+        condition = condition_queryset().filter(pk=int(pk)).first()
+        return None if condition is None else _published(condition)
+
+
+def _published(condition: Condition) -> PublishedCondition:
+    return PublishedCondition(
+        condition, condition_lists(condition), condition_testimonials(condition)
+    )
+
+
 def all_snapshots() -> dict:
     """The site language's list of conditions and of questions, and every published
     condition's page in it, in few queries: one set of page queries for all the
@@ -111,28 +131,8 @@ def all_snapshots() -> dict:
     language = settings.LANGUAGE_CODE
     made = {}
     with translation.override(language):
-        made[f"conditions:{language}"] = list(_published_queryset())
-        made[f"faqs:{language}"] = _faq_list()
+        made[f"conditions:{language}"] = conditions_snapshot(language)
+        made[f"faqs:{language}"] = faqs_snapshot(language)
         for condition in condition_queryset().filter(status=Condition.Status.PUBLISHED):
-            made[f"condition:{condition.pk}:{language}"] = PublishedCondition(
-                condition, condition_lists(condition), condition_testimonials(condition)
-            )
+            made[f"condition:{condition.pk}:{language}"] = _published(condition)
     return made
-
-
-@snapshots.register("conditions", build_all=all_snapshots)
-def conditions_snapshot(language: str) -> list[Condition]:
-    with _in_language(language):
-        return list(_published_queryset())
-
-
-@snapshots.register("condition")
-def condition_snapshot(key: str) -> PublishedCondition | None:
-    pk, _colon, language = key.partition(":")
-    with _in_language(language):
-        condition = condition_queryset().filter(pk=int(pk)).first()
-        if condition is None:
-            return None
-        return PublishedCondition(
-            condition, condition_lists(condition), condition_testimonials(condition)
-        )
